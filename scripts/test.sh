@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Set up everything the tests need on a fresh Debian machine (as root) and run them:
+# system packages, .venv, a running Docker engine, the stand-in TAO image, Xvfb; the private
+# sshd is started by the test session itself (tests/infra/sshd.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --test
+
+work="${TAODESK_TEST_WORK:-/tmp/taodesk-test}"
+mkdir -p "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# Docker engine: use the one that answers, else start one.
+if ! docker info >/dev/null 2>&1; then
+  if [ ! -d /sys/fs/cgroup/memory ] && [ ! -f /sys/fs/cgroup/cgroup.controllers ]; then
+    command -v cgroupfs-mount >/dev/null && cgroupfs-mount || true
+  fi
+  echo "Starting dockerd (log: $work/dockerd.log)"
+  nohup dockerd >"$work/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -20 "$work/dockerd.log"; exit 1; }
+fi
+
+# The stand-in TAO image (cached by tag; rebuilt when its sources change).
+if [ -x tests/standin/build.sh ]; then
+  bash tests/standin/build.sh
+fi
+
+# A virtual screen for the Qt and OpenGL tests.
+if [ -z "${DISPLAY:-}" ]; then
+  display=":$((90 + RANDOM % 9))"
+  Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+  pids+=($!)
+  export DISPLAY="$display"
+  for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+fi
+export QT_QPA_PLATFORM=xcb
+
+set +e
+.venv/bin/python -m pytest "$@"
+status=$?
+set -e
+[ "$status" -eq 5 ] && { echo "no tests collected"; exit 1; }
+exit "$status"
