@@ -1,0 +1,1 @@
+"""Spec documents: defaults, dotted overrides, YAML in and out, validation, diff, the form model."""

@@ -1,0 +1,134 @@
+"""The main window: skills on the left, the chosen skill's actions as tabs, more pages beside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QStackedWidget, QTabWidget, QWidget
+
+from app.core.settings import AppSettings, bank_folders
+from app.core.skills import SkillBank, load_banks
+from app.ui.skill_list import SkillListPanel
+from app.ui.skill_view import SkillView
+
+
+class MainWindow(QMainWindow):
+    """TAO Desk's main window."""
+
+    def __init__(self, extra_banks: list[str] | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("TAO Desk")
+        self.settings = AppSettings.load()
+        self.extra_banks = list(extra_banks or [])
+        self.bank = SkillBank()
+        self.skill_views: dict[str, SkillView] = {}
+        self.pages = QTabWidget(self)
+        self.pages.setObjectName("MainPages")
+        self.pages.setDocumentMode(True)
+        self.setCentralWidget(self.pages)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.skill_list = SkillListPanel(self.splitter)
+        self.skill_stack = QStackedWidget(self.splitter)
+        self.empty = QLabel("No skills loaded. Use File › Add skill bank… to add a folder of skill bundles.",
+                            self.skill_stack)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.skill_stack.addWidget(self.empty)
+        self.splitter.addWidget(self.skill_list)
+        self.splitter.addWidget(self.skill_stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 1100])
+        self.pages.addTab(self.splitter, "Skills")
+        self.skill_list.skill_selected.connect(self.show_skill)
+        self._build_menus()
+        self.reload_banks()
+        self._restore_layout()
+
+    def add_page(self, widget: QWidget, title: str) -> None:
+        """Add a top-level page (hosts, jobs, viewers) beside the skills."""
+        self.pages.addTab(widget, title)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        add_bank = QAction("Add skill bank…", self)
+        add_bank.triggered.connect(self._on_add_bank)
+        file_menu.addAction(add_bank)
+        self.import_action = QAction("Import spec…", self)
+        self.import_action.setShortcut(QKeySequence.StandardKey.Open)
+        self.import_action.triggered.connect(lambda: self._current_page_call("_on_import_clicked"))
+        file_menu.addAction(self.import_action)
+        export = QAction("Export spec…", self)
+        export.setShortcut(QKeySequence.StandardKey.Save)
+        export.triggered.connect(lambda: self._current_page_call("_on_export_clicked"))
+        file_menu.addAction(export)
+        file_menu.addSeparator()
+        quit_action = QAction("Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.file_menu = file_menu
+
+    def reload_banks(self) -> None:
+        """Load the bundled bank, the user's banks and the command line's, and show them."""
+        self.bank = load_banks(bank_folders(self.extra_banks))
+        for view in self.skill_views.values():
+            self.skill_stack.removeWidget(view)
+            view.deleteLater()
+        self.skill_views.clear()
+        self.skill_list.set_bank(self.bank)
+        self.skill_list.select(self.settings.last_skill)
+
+    def show_skill(self, name: str) -> SkillView | None:
+        """Show a skill's actions (the view is built the first time)."""
+        skill = self.bank.skills.get(name)
+        if skill is None:
+            return None
+        view = self.skill_views.get(name)
+        if view is None:
+            view = SkillView(skill, self.skill_stack)
+            self.skill_views[name] = view
+            self.skill_stack.addWidget(view)
+        self.skill_stack.setCurrentWidget(view)
+        self.settings.last_skill = name
+        return view
+
+    def current_skill_view(self) -> SkillView | None:
+        """The skill view on screen."""
+        widget = self.skill_stack.currentWidget()
+        return widget if isinstance(widget, SkillView) else None
+
+    def _current_page_call(self, method: str) -> None:
+        view = self.current_skill_view()
+        page = view.current_page() if view else None
+        if page is not None:
+            self.pages.setCurrentIndex(0)
+            getattr(page, method)()
+
+    def _on_add_bank(self) -> None:
+        chosen = QFileDialog.getExistingDirectory(self, "Add skill bank")
+        if chosen:
+            self.add_bank(Path(chosen))
+
+    def add_bank(self, folder: Path) -> None:
+        """Remember a bank folder and reload."""
+        self.settings.add_bank(str(folder))
+        self.settings.save()
+        self.reload_banks()
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.window.get("geometry")
+        if geometry:
+            self.restoreGeometry(QByteArray.fromBase64(geometry.encode()))
+        else:
+            self.resize(1400, 860)
+        splitter = self.settings.window.get("splitter")
+        if splitter:
+            self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Persist the window layout."""
+        self.settings.window["geometry"] = bytes(self.saveGeometry().toBase64().data()).decode()
+        self.settings.window["splitter"] = bytes(self.splitter.saveState().toBase64().data()).decode()
+        self.settings.save()
+        super().closeEvent(event)

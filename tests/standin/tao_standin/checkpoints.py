@@ -1,0 +1,67 @@
+"""Checkpoints as Lightning names them, holding numpy arrays (an .npz archive under a .pth name)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_KEY = "standin_format"
+
+
+def checkpoint_name(epoch: int, step: int) -> str:
+    """`model_epoch_003_step_00042.pth` (epoch 0-based, step = global step)."""
+    return f"model_epoch_{epoch:03d}_step_{step:05d}.pth"
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], kind: str) -> None:
+    """Write arrays to path atomically (readers never see half a file)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays, **{FORMAT_KEY: np.array(kind)})
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(buffer.getvalue())
+    os.replace(temporary, path)
+
+
+def load(path: Path, kind: str) -> dict[str, np.ndarray]:
+    """Read a checkpoint written by save() for the given network; clear errors otherwise."""
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if path.suffix not in (".pth", ".tlt"):
+        raise ValueError(f"checkpoint {path} must end in .pth or .tlt")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise ValueError(f"{path} is not a checkpoint this trainer can read: {error}") from error
+    if str(arrays.get(FORMAT_KEY, "")) != kind:
+        raise ValueError(f"{path} is not a {kind} checkpoint")
+    return arrays
+
+
+def link_latest(directory: Path, latest_name: str, target: Path) -> None:
+    """Point `<name>_latest.pth` at target with a relative symlink (Lightning's save_last='link')."""
+    link = directory / latest_name
+    temporary = directory / f".{latest_name}.tmp"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(os.path.relpath(target, directory), temporary)
+    os.replace(temporary, link)
+
+
+def find_latest(directory: Path) -> Path | None:
+    """The first `*_latest.pth` in a train folder, for auto-resume."""
+    for candidate in sorted(directory.glob("*_latest.pth")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def epoch_from_name(path: Path) -> int | None:
+    """The epoch number in a checkpoint file name, if there is one."""
+    match = re.search(r"epoch_(\d+)", os.path.realpath(path))
+    return int(match.group(1)) if match else None

@@ -1,0 +1,14 @@
+"""GUI test helpers: a main window on the real bundled bank, and screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QWidget
+
+
+def save_screenshot(widget: QWidget, folder: Path, name: str) -> Path:
+    """Grab a widget into ``folder/name.png`` and return the path."""
+    path = folder / f"{name}.png"
+    assert widget.grab().save(str(path)), f"could not save {path}"
+    return path
