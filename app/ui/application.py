@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 
 from app import paths
 
@@ -38,5 +40,24 @@ def run_gui(argv: list[str]) -> int:
     from app.ui.main_window import MainWindow
 
     window = MainWindow(extra_banks=args.bank)
+    if os.environ.get("TAODESK_REPORT_FIRST_PAINT"):
+        _report_first_paint(window)
     window.show()
     return int(app.exec())  # type: ignore[attr-defined]
+
+
+def _report_first_paint(window: object) -> None:
+    """Print the wall-clock time of the window's first paint and quit (start-up benchmark)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    class FirstPaint(QObject):
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+            if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
+                self.done = True
+                print(f"first-paint {time.time():.6f}", flush=True)
+                QTimer.singleShot(0, QApplication.quit)
+            return False
+
+    watcher = FirstPaint(window)  # type: ignore[arg-type]
+    window.installEventFilter(watcher)  # type: ignore[attr-defined]

@@ -25,6 +25,8 @@ class SkillListPanel(QWidget):
         self.search.textChanged.connect(self._on_filter_changed)
         self.list = QListWidget(self)
         self.list.setObjectName("SkillList")
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.problems = QLabel(self)
         self.problems.setObjectName("BankProblems")

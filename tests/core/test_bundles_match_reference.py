@@ -92,11 +92,9 @@ def _differences(ours: Any, ref: Any, where: str, ordered: bool) -> list[str]:
         problems = []
         if ordered and list(ours) != list(ref) and set(ours) == set(ref):
             problems.append(f"{where}: key order ours={list(ours)} reference={list(ref)}")
-        for key in ref.keys() - ours.keys():
-            problems.append(f"{where}.{key}: missing in ours")
-        for key in ours.keys() - ref.keys():
-            problems.append(f"{where}.{key}: not in the reference")
-        for key in ref.keys() & ours.keys():
+        problems += [f"{where}.{key}: missing in ours" for key in ref if key not in ours]
+        problems += [f"{where}.{key}: not in the reference" for key in ours if key not in ref]
+        for key in (k for k in ref if k in ours):
             problems += _differences(ours[key], ref[key], f"{where}.{key}", ordered)
         return problems
     if isinstance(ref, list):

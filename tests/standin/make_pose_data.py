@@ -64,13 +64,15 @@ def make_pose_dataset(
     frames: int = 300,
     channels: int = 3,
     noise: float = 0.3,
-    separation: float = 0.25,
+    separation: float = 0.1,
+    label_noise: float = 0.1,
 ) -> PoseDataset:
     """Write the three splits; each class has its own mean pose and motion (frequency and amplitude).
 
     Classes differ by `separation` (in units of the spread between sequences of one class); sequences
-    vary in pose, swing, pace, phase, length (zero padding at the end) and noise, so that the task is
-    learnable but not trivial.
+    vary in pose, swing, pace, phase, length (zero padding at the end) and noise, and a `label_noise`
+    share of them moves like a random class, so that the task is learnable but not separable: a
+    learning rate that is too small underfits and one that is too large overfits.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown graph layout '{layout}' (choose from {', '.join(LAYOUTS)})")
@@ -81,7 +83,7 @@ def make_pose_dataset(
     shared_pose = rng.normal(0.0, 1.0, size=(channels, joints))
     base_pose = shared_pose + rng.normal(0.0, separation, size=(num_classes, channels, joints))
     amplitude = np.abs(rng.normal(0.5, separation, size=(num_classes, channels, joints)))
-    frequency = rng.uniform(0.5, 2.0, size=num_classes)
+    frequency = 1.0 + rng.normal(0.0, separation, size=num_classes)
     counts = {"train": n_train, "val": n_val, "test": n_test}
     written: dict[str, list[int]] = {}
     for split_index, split in enumerate(SPLITS):
@@ -89,14 +91,17 @@ def make_pose_dataset(
         split_rng = np.random.default_rng([seed, split_index])
         labels = np.arange(count) % num_classes
         split_rng.shuffle(labels)
+        looks_like = labels.copy()
+        confused = split_rng.random(count) < label_noise
+        looks_like[confused] = split_rng.integers(0, num_classes, size=int(confused.sum()))
         data = np.zeros((count, channels, frames, joints, persons), dtype=np.float32)
         time_axis = np.arange(frames) / 30.0
-        for index, label in enumerate(labels):
+        for index, label in enumerate(looks_like):
             length = int(split_rng.integers(max(2, frames // 2), frames + 1))
             phase = split_rng.uniform(0, 2 * np.pi)
             pose = base_pose[label] + split_rng.normal(0.0, 1.0, size=(channels, joints))
-            swing = amplitude[label] * split_rng.uniform(0.5, 1.5, size=(channels, joints))
-            pace = frequency[label] * split_rng.uniform(0.8, 1.25)
+            swing = amplitude[label] * split_rng.uniform(0.5, 1.5)
+            pace = abs(frequency[label]) * split_rng.uniform(0.8, 1.25)
             wave = np.sin(2 * np.pi * pace * time_axis[:length] + phase)
             motion = pose[:, None, :] + swing[:, None, :] * wave[None, :, None]
             for person in range(persons):

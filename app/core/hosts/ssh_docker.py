@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.hosts.docker_errors import docker_cli_error, docker_connect_error
@@ -72,7 +73,8 @@ def _session_adapter_class() -> type:
 
 
 def connect_docker_over_ssh(owner: SshConnectionOwner, address: str,
-                            run_docker_version: Any = None) -> DockerClient:
+                            run_docker_version: Callable[[], tuple[int, str, str]] | None = None,
+                            ) -> DockerClient:
     """A `DockerClient` for the engine behind ``owner``'s SSH connection, checked with a ping.
 
     ``address`` is ``user@host:port`` for messages and the client's base URL.

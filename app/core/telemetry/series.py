@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -135,7 +135,7 @@ class ScalarSeries:
         self._values = _grown(self._values, capacity, self._length)
 
 
-def _grown(array: _Array, capacity: int, used: int) -> _Array:
+def _grown(array: npt.NDArray[Any], capacity: int, used: int) -> npt.NDArray[Any]:
     bigger = np.empty(capacity, dtype=array.dtype)
     bigger[:used] = array[:used]
     return bigger

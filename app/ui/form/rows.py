@@ -49,6 +49,7 @@ class FieldRow(QWidget):
         super().__init__(parent)
         self.field = field
         self.setObjectName("FieldRow")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         grid = QGridLayout(self)
         grid.setContentsMargins(6, 2, 6, 2)
         grid.setHorizontalSpacing(8)
@@ -136,6 +137,7 @@ class CollapsibleSection(QFrame):
                  level: int = 0) -> None:
         super().__init__(parent)
         self.setObjectName("Section")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.setProperty("level", level)
         self._build = build
         self._built = False
