@@ -52,7 +52,9 @@ def screenshot_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test gets its own settings and data folders, never the real user's."""
     base = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("TAODESK_CONFIG_DIR", str(base / "config"))

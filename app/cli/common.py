@@ -15,8 +15,13 @@ from app.core.specs.service import read_spec_file
 
 def add_bank_option(parser: argparse.ArgumentParser) -> None:
     """The repeatable ``--bank DIR`` option."""
-    parser.add_argument("--bank", action="append", default=[], metavar="DIR",
-                        help="also load skills from this folder (repeatable)")
+    parser.add_argument(
+        "--bank",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also load skills from this folder (repeatable)",
+    )
 
 
 def load_bank(args: argparse.Namespace) -> SkillBank:
@@ -35,7 +40,9 @@ def find_skill(bank: SkillBank, name: str) -> Skill:
 def check_action(skill: Skill, action: str) -> None:
     """UsageError unless the skill has a usable action of that name."""
     if action not in skill.actions:
-        raise UsageError(f"skill '{skill.name}' has no action '{action}' (actions: {', '.join(skill.actions)})")
+        raise UsageError(
+            f"skill '{skill.name}' has no action '{action}' (actions: {', '.join(skill.actions)})"
+        )
     if skill.actions[action].root is None:
         raise UsageError(f"{skill.name}/{action}: the action's schema did not load")
 

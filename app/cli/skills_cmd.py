@@ -82,8 +82,11 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{skill.name}/{action}: {status} ({result.summary})")
             for problem in problems:
                 print(f"    {problem}")
-        rest = [p for p in skill_problems if not any(
-            f"{a}.schema.json" in p or f"_{a}.yaml" in p for a in skill.actions)]
+        rest = [
+            p
+            for p in skill_problems
+            if not any(f"{a}.schema.json" in p or f"_{a}.yaml" in p for a in skill.actions)
+        ]
         for problem in rest:
             print(f"{skill.name}: problem: {problem}")
         total_problems += len(rest)

@@ -7,7 +7,14 @@ import sys
 from typing import Any
 
 from app.cli import UsageError
-from app.cli.common import add_bank_option, check_action, find_skill, load_bank, read_spec_or_usage, write_output
+from app.cli.common import (
+    add_bank_option,
+    check_action,
+    find_skill,
+    load_bank,
+    read_spec_or_usage,
+    write_output,
+)
 from app.core.specs.overrides import OverrideError
 from app.core.specs.service import render_spec, spec_diff, spec_yaml, validate_spec
 
@@ -19,8 +26,12 @@ def register(sub: Any) -> None:
 
     render = verbs.add_parser("render", help="write the spec YAML for an action")
     _skill_action(render)
-    render.add_argument("--from", dest="from_file", metavar="FILE", help="start from this spec instead of the template")
-    render.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (repeatable)")
+    render.add_argument(
+        "--from", dest="from_file", metavar="FILE", help="start from this spec instead of the template"
+    )
+    render.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a key (repeatable)"
+    )
     render.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     render.set_defaults(handler=run_render)
 

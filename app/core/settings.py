@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from app import paths
+from app.core.coerce import as_dict, as_list
 
 SETTINGS_VERSION = 1
 
@@ -40,8 +41,8 @@ class AppSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AppSettings:
         """Settings from a migrated mapping."""
-        banks = data.get("banks") if isinstance(data.get("banks"), list) else []
-        window = data.get("window") if isinstance(data.get("window"), dict) else {}
+        banks = as_list(data.get("banks"))
+        window = as_dict(data.get("window"))
         return cls(
             banks=[str(b) for b in banks],
             window={str(k): str(v) for k, v in window.items()},
@@ -51,8 +52,13 @@ class AppSettings:
 
     def save(self) -> None:
         """Write the settings atomically."""
-        data = {"version": SETTINGS_VERSION, "banks": self.banks, "window": self.window,
-                "last_skill": self.last_skill, "last_action": self.last_action}
+        data = {
+            "version": SETTINGS_VERSION,
+            "banks": self.banks,
+            "window": self.window,
+            "last_skill": self.last_skill,
+            "last_action": self.last_action,
+        }
         path = self.file()
         tmp = path.with_suffix(".tmp")
         tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

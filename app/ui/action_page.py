@@ -98,9 +98,11 @@ class ActionPage(QWidget):
             return
         if imported.unknown_keys:
             QMessageBox.information(
-                self, "Unknown keys kept",
+                self,
+                "Unknown keys kept",
                 "These keys are not fields of any action of this skill; they were kept and are flagged:\n\n"
-                + "\n".join(imported.unknown_keys))
+                + "\n".join(imported.unknown_keys),
+            )
 
     def _on_import_clicked(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, "Import spec", "", "YAML (*.yaml *.yml);;All files (*)")

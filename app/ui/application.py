@@ -6,8 +6,12 @@ import argparse
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from app import paths
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 
 def load_style_sheet() -> str:
@@ -19,11 +23,12 @@ def load_style_sheet() -> str:
         return ""
 
 
-def create_application() -> object:
+def create_application() -> QApplication:
     """The QApplication (created once), styled."""
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("TAO Desk")
     app.setOrganizationName("taodesk")
     app.setStyle("Fusion")
@@ -43,7 +48,7 @@ def run_gui(argv: list[str]) -> int:
     if os.environ.get("TAODESK_REPORT_FIRST_PAINT"):
         _report_first_paint(window)
     window.show()
-    return int(app.exec())  # type: ignore[attr-defined]
+    return int(app.exec())
 
 
 def _report_first_paint(window: object) -> None:
@@ -52,7 +57,7 @@ def _report_first_paint(window: object) -> None:
     from PySide6.QtWidgets import QApplication
 
     class FirstPaint(QObject):
-        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
             if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
                 self.done = True
                 print(f"first-paint {time.time():.6f}", flush=True)

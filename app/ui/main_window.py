@@ -31,8 +31,9 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.skill_list = SkillListPanel(self.splitter)
         self.skill_stack = QStackedWidget(self.splitter)
-        self.empty = QLabel("No skills loaded. Use File › Add skill bank… to add a folder of skill bundles.",
-                            self.skill_stack)
+        self.empty = QLabel(
+            "No skills loaded. Use File › Add skill bank… to add a folder of skill bundles.", self.skill_stack
+        )
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.skill_stack.addWidget(self.empty)
         self.splitter.addWidget(self.skill_list)
@@ -126,7 +127,7 @@ class MainWindow(QMainWindow):
         if splitter:
             self.splitter.restoreState(QByteArray.fromBase64(splitter.encode()))
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Persist the window layout."""
         self.settings.window["geometry"] = bytes(self.saveGeometry().toBase64().data()).decode()
         self.settings.window["splitter"] = bytes(self.splitter.saveState().toBase64().data()).decode()

@@ -23,7 +23,9 @@ class SkillView(QWidget):
         hardware = skill.hardware
         gpus = f" · needs {hardware.min_gpus}+ GPU(s)" if hardware.min_gpus else ""
         memory = f", {hardware.min_gpu_memory_gb:g} GB+ each" if hardware.min_gpu_memory_gb else ""
-        header.setText(f"<b>{skill.name}</b>{gpus}{memory}<br><span style='color:#555'>{skill.description}</span>")
+        header.setText(
+            f"<b>{skill.name}</b>{gpus}{memory}<br><span style='color:#555'>{skill.description}</span>"
+        )
         layout.addWidget(header)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("ActionTabs")

@@ -55,15 +55,21 @@ class Worker(QRunnable):
                     self.signals.item.emit(value)
                 result = None
             self.signals.finished.emit(result)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never raised in Qt
+        except Exception as exc:
             message = str(exc) or type(exc).__name__
             traceback.print_exc()
             self.signals.failed.emit(message)
 
 
-def run_in_background(function: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
-                      on_error: Callable[[str], None] | None = None, on_item: Callable[[Any], None] | None = None,
-                      on_progress: Callable[[float, str], None] | None = None, **kwargs: Any) -> Worker:
+def run_in_background(
+    function: Callable[..., Any],
+    *args: Any,
+    on_done: Callable[[Any], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
+    on_item: Callable[[Any], None] | None = None,
+    on_progress: Callable[[float, str], None] | None = None,
+    **kwargs: Any,
+) -> Worker:
     """Start a worker on the global pool and connect the given callbacks."""
     worker = Worker(function, *args, **kwargs)
     if on_done:

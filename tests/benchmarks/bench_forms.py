@@ -69,8 +69,9 @@ def bench_startup() -> None:
     env = dict(os.environ, TAODESK_REPORT_FIRST_PAINT="1")
     for _ in range(5):
         start = time.time()
-        out = subprocess.run([sys.executable, "-m", "app"], capture_output=True, text=True, env=env, timeout=60,
-                             cwd=REPO)
+        out = subprocess.run(
+            [sys.executable, "-m", "app"], capture_output=True, text=True, env=env, timeout=60, cwd=REPO
+        )
         line = next((x for x in out.stdout.splitlines() if x.startswith("first-paint ")), None)
         if line is None:
             print("start-up: no first paint reported:", out.stderr[-400:])

@@ -23,7 +23,8 @@ print(len(names))
 
 
 def test_every_core_module_imports_with_qt_blocked(repo_root: Path) -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=repo_root, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=repo_root, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout.strip().splitlines()[-1]) >= 10

@@ -10,7 +10,14 @@ from app.core.skills import Skill, load_banks
 from app.core.specs.document import SpecDocument, SpecParseError
 from app.core.specs.form import ActionForm
 from app.core.specs.overrides import OverrideError, parse_override
-from app.core.specs.service import default_spec, import_spec_text, render_spec, spec_diff, spec_yaml, validate_spec
+from app.core.specs.service import (
+    default_spec,
+    import_spec_text,
+    render_spec,
+    spec_diff,
+    spec_yaml,
+    validate_spec,
+)
 from tests.infra.bundles import write_bundle
 
 

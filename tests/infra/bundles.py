@@ -26,10 +26,19 @@ MINIMAL_SCHEMA: dict[str, Any] = {
                 "num_epochs": {"type": "int", "default": 10, "minimum": 1, "maximum": float("inf")},
                 "checkpoint_interval": {"type": "int", "default": 1, "minimum": 1},
                 "lr": {"type": "float", "default": 0.1, "minimum": 0, "maximum": 1, "automl_enabled": True},
-                "warmup": {"type": "float", "default": 0.0, "math_cond": "< depends_on", "depends_on": "train.lr"},
+                "warmup": {
+                    "type": "float",
+                    "default": 0.0,
+                    "math_cond": "< depends_on",
+                    "depends_on": "train.lr",
+                },
                 "gpu_ids": {"type": "list", "default": [0]},
-                "optimizer": {"type": "categorical", "enum": ["sgd", "adam"], "option_weights": [0.3, 0.7],
-                              "default": "sgd"},
+                "optimizer": {
+                    "type": "categorical",
+                    "enum": ["sgd", "adam"],
+                    "option_weights": [0.3, 0.7],
+                    "default": "sgd",
+                },
                 "data_root": {"type": "string", "default": "???"},
                 "mode": {"anyOf": [{"type": "int"}, {"type": "string"}], "default": 1},
             },
@@ -43,31 +52,70 @@ MINIMAL_SCHEMA: dict[str, Any] = {
 }
 
 
-def write_bundle(root: Path, name: str = "tao-train-toy", schema: dict[str, Any] | None = None,
-                 template: dict[str, Any] | None = None, actions: tuple[str, ...] = ("train", "export")) -> Path:
+def write_bundle(
+    root: Path,
+    name: str = "tao-train-toy",
+    schema: dict[str, Any] | None = None,
+    template: dict[str, Any] | None = None,
+    actions: tuple[str, ...] = ("train", "export"),
+) -> Path:
     """A complete, valid bundle under ``root/name``; returns its folder."""
     folder = root / name
     (folder / "schemas").mkdir(parents=True)
     (folder / "references").mkdir()
-    (folder / "SKILL.md").write_text(f"---\nname: {name}\ndescription: A toy model.\ntags: [toy]\n"
-                                     "hardware: {min_gpus: 1}\n---\n# Toy\n", encoding="utf-8")
+    (folder / "SKILL.md").write_text(
+        f"---\nname: {name}\ndescription: A toy model.\ntags: [toy]\nhardware: {{min_gpus: 1}}\n---\n# Toy\n",
+        encoding="utf-8",
+    )
     schema = schema or MINIMAL_SCHEMA
     manifest = {"schema_version": 1, "automl_enabled": True, "actions": {}}
     for action in actions:
         (folder / "schemas" / f"{action}.schema.json").write_text(json.dumps(schema), encoding="utf-8")
-        data = template or {"results_dir": "", "train": {"num_epochs": 10, "checkpoint_interval": 1, "lr": 0.1,
-                                                        "warmup": 0.0, "gpu_ids": [0], "optimizer": "sgd",
-                                                        "data_root": "???", "mode": 1},
-                            "export": {"onnx_file": ""}}
-        (folder / "references" / f"spec_template_{action}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-        manifest["actions"][action] = {"path": f"schemas/{action}.schema.json",
-                                       "spec_template": f"references/spec_template_{action}.yaml"}
+        data = template or {
+            "results_dir": "",
+            "train": {
+                "num_epochs": 10,
+                "checkpoint_interval": 1,
+                "lr": 0.1,
+                "warmup": 0.0,
+                "gpu_ids": [0],
+                "optimizer": "sgd",
+                "data_root": "???",
+                "mode": 1,
+            },
+            "export": {"onnx_file": ""},
+        }
+        (folder / "references" / f"spec_template_{action}.yaml").write_text(
+            yaml.safe_dump(data, sort_keys=False)
+        )
+        manifest["actions"][action] = {
+            "path": f"schemas/{action}.schema.json",
+            "spec_template": f"references/spec_template_{action}.yaml",
+        }
     (folder / "schemas" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    info = {"name": name, "automl_enabled": True, "container_image": "toy:1",
-            "actions": {a: {"command": f"toy {a} -e {{config_path}}"} for a in actions},
-            "spec_shorthand_keys": {"num_epochs": "train.num_epochs"}}
+    info = {
+        "name": name,
+        "automl_enabled": True,
+        "container_image": "toy:1",
+        "actions": {a: {"command": f"toy {a} -e {{config_path}}"} for a in actions},
+        "spec_shorthand_keys": {"num_epochs": "train.num_epochs"},
+    }
     (folder / "references" / "skill_info.yaml").write_text(yaml.safe_dump(info), encoding="utf-8")
-    (folder / "references" / "spec_rules.yaml").write_text(yaml.safe_dump({"version": 1, "rules": [
-        {"id": "ckpt", "actions": ["train"], "left": "train.checkpoint_interval", "op": "<=",
-         "right": "train.num_epochs", "message": "checkpoint interval must not exceed epochs"}]}))
+    (folder / "references" / "spec_rules.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "rules": [
+                    {
+                        "id": "ckpt",
+                        "actions": ["train"],
+                        "left": "train.checkpoint_interval",
+                        "op": "<=",
+                        "right": "train.num_epochs",
+                        "message": "checkpoint interval must not exceed epochs",
+                    }
+                ],
+            }
+        )
+    )
     return folder

@@ -7,6 +7,7 @@ Import the fixtures into a conftest.py or test module::
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -110,10 +111,8 @@ def start_sshd(directory: Path, host: str = "127.0.0.1", port: int | None = None
         "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
         "Subsystem sftp internal-sftp", "LogLevel VERBOSE", "",
     ]))
-    try:
+    with contextlib.suppress(OSError):
         os.makedirs("/run/sshd", exist_ok=True)  # privilege separation folder sshd insists on
-    except OSError:
-        pass
     log = directory / "sshd.log"
     subprocess.run([binary, "-t", "-f", str(config)], check=True, capture_output=True)
     process = subprocess.Popen([binary, "-D", "-f", str(config), "-E", str(log)],

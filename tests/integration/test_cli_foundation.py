@@ -13,8 +13,14 @@ import yaml
 
 def taodesk(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``python -m app`` with the test's isolated user folders."""
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=180,
-                          cwd=cwd, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
 
 
 def test_skills_list_json_names_both_bundled_skills(repo_root: Path) -> None:
@@ -46,13 +52,28 @@ def test_skills_check_counts_problems_and_exits_1(tmp_path: Path, repo_root: Pat
 
 def test_spec_render_validate_diff_round_trip(tmp_path: Path, repo_root: Path) -> None:
     out = tmp_path / "train.yaml"
-    result = taodesk("spec", "render", "pose-classification", "train", "--set", "num_epochs=3",
-                     "--set", "train.optim.lr=5e-3", "-o", str(out), cwd=repo_root)
+    result = taodesk(
+        "spec",
+        "render",
+        "pose-classification",
+        "train",
+        "--set",
+        "num_epochs=3",
+        "--set",
+        "train.optim.lr=5e-3",
+        "-o",
+        str(out),
+        cwd=repo_root,
+    )
     assert result.returncode == 0, result.stderr
     spec = yaml.safe_load(out.read_text())
     assert spec["train"]["num_epochs"] == 3 and spec["train"]["optim"]["lr"] == 0.005
-    assert taodesk("spec", "validate", "tao-train-pose-classification", "train", str(out), cwd=repo_root
-                   ).returncode == 0
+    assert (
+        taodesk(
+            "spec", "validate", "tao-train-pose-classification", "train", str(out), cwd=repo_root
+        ).returncode
+        == 0
+    )
     diff = taodesk("spec", "diff", "tao-train-pose-classification", "train", str(out), cwd=repo_root)
     assert "~ train.num_epochs: 10 -> 3" in diff.stdout
 
@@ -70,7 +91,8 @@ def test_spec_validate_exit_codes(tmp_path: Path, repo_root: Path) -> None:
     broken.write_text("train: [\n")
     result = taodesk("spec", "validate", "tao-train-pose-classification", "train", str(broken), cwd=repo_root)
     assert result.returncode == 2 and "broken.yaml:" in result.stderr
-    missing = taodesk("spec", "validate", "tao-train-pose-classification", "train", str(tmp_path / "no.yaml"),
-                      cwd=repo_root)
+    missing = taodesk(
+        "spec", "validate", "tao-train-pose-classification", "train", str(tmp_path / "no.yaml"), cwd=repo_root
+    )
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     assert taodesk("spec", "render", "no-such-skill", "train", cwd=repo_root).returncode == 2

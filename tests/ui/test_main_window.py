@@ -10,7 +10,15 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from app.ui.application import create_application, load_style_sheet
-from app.ui.form.editors import BoolEditor, DictEditor, EnumEditor, IntEditor, ListEditor, PathEditor, YamlEditor
+from app.ui.form.editors import (
+    BoolEditor,
+    DictEditor,
+    EnumEditor,
+    IntEditor,
+    ListEditor,
+    PathEditor,
+    YamlEditor,
+)
 from app.ui.main_window import MainWindow
 from tests.infra.bundles import write_bundle
 from tests.ui.conftest import save_screenshot
@@ -35,16 +43,24 @@ def test_skill_list_shows_both_skills_with_task_and_automl_badges(window: MainWi
     texts = [window.skill_list.list.item(i).text() for i in range(window.skill_list.list.count())]
     assert len(texts) == 2 and all("AutoML" in t for t in texts)
     window.skill_list.search.setText("sparse")
-    visible = [window.skill_list.list.item(i) for i in range(2) if not window.skill_list.list.item(i).isHidden()]
+    visible = [
+        window.skill_list.list.item(i) for i in range(2) if not window.skill_list.list.item(i).isHidden()
+    ]
     assert [i.data(Qt.ItemDataRole.UserRole) for i in visible] == ["tao-train-sparse4d"]
 
 
-def test_editing_shows_errors_at_the_field_and_updates_yaml(window: MainWindow, qtbot: QtBot,
-                                                            screenshot_dir: Path) -> None:
+def test_editing_shows_errors_at_the_field_and_updates_yaml(
+    window: MainWindow, qtbot: QtBot, screenshot_dir: Path
+) -> None:
     window.skill_list.select("tao-train-pose-classification")
     view = window.current_skill_view()
     assert view is not None and [view.tabs.tabText(i) for i in range(view.tabs.count())] == [
-        "dataset_convert", "train", "evaluate", "export", "inference"]
+        "dataset_convert",
+        "train",
+        "evaluate",
+        "export",
+        "inference",
+    ]
     page = view.page("train")
     row = page.form_view.reveal("train.checkpoint_interval")
     assert row is not None and isinstance(row.editor, IntEditor)
@@ -92,19 +108,22 @@ def test_sparse4d_form_uses_the_widget_registry(window: MainWindow, screenshot_d
     save_screenshot(window, screenshot_dir, "main_window_sparse4d_train")
 
 
-def test_label_map_is_a_key_value_table_and_import_flags_unknown_keys(window: MainWindow, tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_label_map_is_a_key_value_table_and_import_flags_unknown_keys(
+    window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     window.skill_list.select("tao-train-pose-classification")
     page = window.current_skill_view().page("train")  # type: ignore[union-attr]
     row = page.form_view.reveal("dataset.label_map")
     assert row is not None and isinstance(row.editor, DictEditor)
     assert row.editor.table.rowCount() == 6
     spec = tmp_path / "mine.yaml"
-    spec.write_text(yaml.safe_dump({"train": {"num_epochs": 7, "secret_sauce": 1},
-                                    "dataset": {"label_map": {"walk": 0, "run": 1}}}))
+    spec.write_text(
+        yaml.safe_dump(
+            {"train": {"num_epochs": 7, "secret_sauce": 1}, "dataset": {"label_map": {"walk": 0, "run": 1}}}
+        )
+    )
     shown: list[str] = []
-    monkeypatch.setattr("app.ui.action_page.QMessageBox.information",
-                        lambda *args: shown.append(args[2]))
+    monkeypatch.setattr("app.ui.action_page.QMessageBox.information", lambda *args: shown.append(args[2]))
     page.import_file(spec)
     assert page.form.value("train.num_epochs") == 7
     assert row.editor.table.rowCount() == 2

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.core.coerce import as_dict
 from app.core.skills.dialect import ParsedSchema, SchemaParser, fields_from_template, read_json_file
 from app.core.skills.extras import (
     parse_error_patterns,
@@ -83,8 +84,10 @@ def load_banks(folders: Iterable[Path | str]) -> SkillBank:
             if skill is None:
                 continue
             if skill.name in bank.skills:
-                bank.notices.append(f"skill '{skill.name}' from {skill_dir} replaces the one from "
-                                    f"{bank.skills[skill.name].path}")
+                bank.notices.append(
+                    f"skill '{skill.name}' from {skill_dir} replaces the one from "
+                    f"{bank.skills[skill.name].path}"
+                )
             bank.skills[skill.name] = skill
     return bank
 
@@ -137,7 +140,9 @@ def load_skill(
     refs = skill_dir / "references"
     patterns = refs / "error_patterns.yaml"
     if patterns.is_file():
-        skill.error_patterns = parse_error_patterns(_read(patterns, read_yaml_file, problems), str(patterns), problems)
+        skill.error_patterns = parse_error_patterns(
+            _read(patterns, read_yaml_file, problems), str(patterns), problems
+        )
     rules = refs / "spec_rules.yaml"
     if rules.is_file():
         skill.rules = parse_spec_rules(_read(rules, read_yaml_file, problems), str(rules), problems)
@@ -168,11 +173,13 @@ def _load_actions(
     skill: Skill, requirements: dict[str, Any], problems: list[LoadProblem], notices: list[str]
 ) -> None:
     skill_dir = skill.path
-    manifest_actions = skill.manifest.get("actions") if isinstance(skill.manifest.get("actions"), dict) else {}
-    info_actions = skill.info.get("actions") if isinstance(skill.info.get("actions"), dict) else {}
-    spec_params = skill.info.get("spec_params") if isinstance(skill.info.get("spec_params"), dict) else {}
+    manifest_actions = (
+        as_dict(skill.manifest.get("actions"))
+    )
+    info_actions = as_dict(skill.info.get("actions"))
+    spec_params = as_dict(skill.info.get("spec_params"))
     for name in _action_names(skill, skill_dir):
-        entry = manifest_actions.get(name) if isinstance(manifest_actions.get(name), dict) else {}
+        entry = as_dict(manifest_actions.get(name))
         schema_file = skill_dir / str(entry.get("path") or f"schemas/{name}.schema.json")
         template_file = skill_dir / str(entry.get("spec_template") or f"references/spec_template_{name}.yaml")
         parsed = None
@@ -193,16 +200,22 @@ def _load_actions(
             elif loaded is not None:
                 problems.append(LoadProblem(str(template_file), "(root)", "the template is not a mapping"))
         else:
-            problems.append(LoadProblem(str(template_file), "(file)", f"spec template for '{name}' not found"))
+            problems.append(
+                LoadProblem(str(template_file), "(file)", f"spec template for '{name}' not found")
+            )
             template_file = None  # type: ignore[assignment]
         if parsed is None and not schema_file.is_file():
             if template:
                 parsed = ParsedSchema(fields_from_template(template), {}, [], [], {}, [], {})
-                notices.append(f"{skill.name}/{name}: no schema in the bundle; fields inferred from the template")
+                notices.append(
+                    f"{skill.name}/{name}: no schema in the bundle; fields inferred from the template"
+                )
             else:
-                problems.append(LoadProblem(str(schema_file), "(file)", f"no schema or template for action '{name}'"))
-        launch = info_actions.get(name) if isinstance(info_actions.get(name), dict) else {}
-        params = spec_params.get(name) if isinstance(spec_params.get(name), dict) else {}
+                problems.append(
+                    LoadProblem(str(schema_file), "(file)", f"no schema or template for action '{name}'")
+                )
+        launch = as_dict(info_actions.get(name))
+        params = as_dict(spec_params.get(name))
         skill.actions[name] = Action(
             name=name,
             skill_name=skill.name,
@@ -212,8 +225,8 @@ def _load_actions(
             template=template,
             command=str(launch["command"]) if launch.get("command") else None,
             image=str(launch.get("container_image") or skill.info.get("container_image") or "") or None,
-            inputs=launch.get("inputs") if isinstance(launch.get("inputs"), dict) else {},
-            outputs=launch.get("outputs") if isinstance(launch.get("outputs"), dict) else {},
+            inputs=as_dict(launch.get("inputs")),
+            outputs=as_dict(launch.get("outputs")),
             spec_params={str(k): str(v) for k, v in params.items()},
             requirements=list(requirements.get(name, [])),
         )

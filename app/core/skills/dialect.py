@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.core.coerce import as_dict, as_list
 from app.core.skills.fields import KNOWN_TAO_TYPES, Field, FieldKind, kind_for
 from app.core.skills.problems import LoadProblem
 
@@ -68,7 +69,7 @@ class SchemaParser:
         if not isinstance(properties, dict):
             raise ValueError("the schema has no 'properties' object")
         root = Field(path="", name="", tao_type="object", kind=FieldKind.COLLECTION)
-        root.default = raw.get("default") if isinstance(raw.get("default"), dict) else {}
+        root.default = as_dict(raw.get("default"))
         root.has_default = True
         self._fill_children(root, raw)
         return ParsedSchema(
@@ -76,9 +77,9 @@ class SchemaParser:
             raw=raw,
             automl_default_parameters=self._string_list(raw, "automl_default_parameters", ""),
             automl_disabled_parameters=self._string_list(raw, "automl_disabled_parameters", ""),
-            popular_defaults=raw.get("popular") if isinstance(raw.get("popular"), dict) else {},
+            popular_defaults=as_dict(raw.get("popular")),
             required_sections=self._string_list(raw, "required", ""),
-            x_tao_schema=raw.get("x_tao_schema") if isinstance(raw.get("x_tao_schema"), dict) else {},
+            x_tao_schema=as_dict(raw.get("x_tao_schema")),
         )
 
     def _string_list(self, node: dict[str, Any], key: str, path: str) -> list[str]:
@@ -95,14 +96,16 @@ class SchemaParser:
 
     def _fill_children(self, parent: Field, node: dict[str, Any]) -> None:
         properties = node.get("properties") or {}
-        popular_names = node.get("popular") if isinstance(node.get("popular"), list) else []
-        required_names = node.get("required") if isinstance(node.get("required"), list) else []
+        popular_names = as_list(node.get("popular"))
+        required_names = as_list(node.get("required"))
         for name, child_node in properties.items():
             if name in _STRAY_PROPERTY_KEYS and isinstance(child_node, list):
                 continue  # TAO generator artifact inside properties, not a field
             path = f"{parent.path}.{name}" if parent.path else name
             if not isinstance(child_node, dict):
-                self._problem(path, f"expected an object describing the field, got {type(child_node).__name__}")
+                self._problem(
+                    path, f"expected an object describing the field, got {type(child_node).__name__}"
+                )
                 continue
             child = self._field(path, name, child_node)
             child.popular = child.popular or name in popular_names
@@ -115,7 +118,7 @@ class SchemaParser:
             self._problem(path, f"'type' must be a string, got {tao_type!r}")
             tao_type = None
         has_properties = isinstance(node.get("properties"), dict)
-        any_of = node.get("anyOf") if isinstance(node.get("anyOf"), list) else []
+        any_of = as_list(node.get("anyOf"))
         enum = node.get("enum")
         if enum is not None and not isinstance(enum, list):
             self._problem(path, "'enum' must be a list")
@@ -143,7 +146,9 @@ class SchemaParser:
             pattern=node.get("pattern") if isinstance(node.get("pattern"), str) else None,
             examples=node.get("examples") if isinstance(node.get("examples"), list) else None,
             popular=node.get("popular") is True,
-            automl_enabled=node.get("automl_enabled") if isinstance(node.get("automl_enabled"), bool) else None,
+            automl_enabled=node.get("automl_enabled")
+            if isinstance(node.get("automl_enabled"), bool)
+            else None,
             math_cond=node.get("math_cond") if isinstance(node.get("math_cond"), str) else None,
             depends_on=node.get("depends_on") if isinstance(node.get("depends_on"), str) else None,
             parent_param=str(node["parent_param"]) if node.get("parent_param") is not None else None,
@@ -185,8 +190,14 @@ def fields_from_template(template: dict[str, Any]) -> Field:
 
     def build(path: str, name: str, value: Any) -> Field:
         if isinstance(value, dict) and value:
-            node = Field(path=path, name=name, tao_type="collection", kind=FieldKind.COLLECTION,
-                         default=value, has_default=True)
+            node = Field(
+                path=path,
+                name=name,
+                tao_type="collection",
+                kind=FieldKind.COLLECTION,
+                default=value,
+                has_default=True,
+            )
             for key, child in value.items():
                 child_path = f"{path}.{key}" if path else str(key)
                 node.children[str(key)] = build(child_path, str(key), child)

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from app.core.coerce import as_dict
 from app.core.skills.model import DataRequirement, ErrorPattern, Hardware, SpecRule
 from app.core.skills.problems import LoadProblem
 
@@ -93,7 +94,7 @@ def requirements_from_data_sources(info: dict[str, Any]) -> dict[str, list[DataR
     """Requirement rows derived from NVIDIA's ``skill_info.yaml`` ``data_sources`` (no table file)."""
     result: dict[str, list[DataRequirement]] = {}
     sources = info.get("data_sources")
-    actions = info.get("actions") if isinstance(info.get("actions"), dict) else {}
+    actions = as_dict(info.get("actions"))
     if not isinstance(sources, dict):
         return result
     for action, rows in sources.items():
@@ -167,7 +168,9 @@ def parse_spec_rules(data: Any, file: str, problems: list[LoadProblem]) -> list[
             problems.append(LoadProblem(file, key, "each rule needs 'id', 'left', 'op' and 'right'"))
             continue
         if row["op"] not in _OPS:
-            problems.append(LoadProblem(file, f"{key}.op", f"unknown operator {row['op']!r} (use {', '.join(_OPS)})"))
+            problems.append(
+                LoadProblem(file, f"{key}.op", f"unknown operator {row['op']!r} (use {', '.join(_OPS)})")
+            )
             continue
         when = row.get("when") or {}
         actions = row.get("actions") or []

@@ -55,6 +55,6 @@ def check_skill_action(skill: Skill, action: str, widget_builder: WidgetBuilder 
     if widget_builder is not None:
         try:
             widget_builder(form)
-        except Exception as exc:  # noqa: BLE001 - any failure building widgets is a reportable problem
+        except Exception as exc:
             result.problems.append(f"widgets: {type(exc).__name__}: {exc}")
     return result

@@ -20,18 +20,21 @@ class SpecLoader(yaml.SafeLoader):
 
 SpecLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
     |\.[0-9_]+(?:[eE][-+][0-9]+)?
     |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""", re.X),
+    |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
     list("-+0123456789."),
 )
 
 
 def load_yaml(text: str) -> Any:
     """Safe-load spec YAML text (raises yaml.YAMLError)."""
-    return yaml.load(text, Loader=SpecLoader)  # noqa: S506 - SpecLoader derives from SafeLoader
+    return yaml.load(text, Loader=SpecLoader)
 
 
 class SpecParseError(ValueError):
@@ -122,8 +125,11 @@ def ordered_like(tree: dict[str, Any], reference: dict[str, Any]) -> dict[str, A
         if key in tree:
             value = tree[key]
             ref_value = reference[key]
-            result[key] = ordered_like(value, ref_value) if isinstance(value, dict) and isinstance(
-                ref_value, dict) else value
+            result[key] = (
+                ordered_like(value, ref_value)
+                if isinstance(value, dict) and isinstance(ref_value, dict)
+                else value
+            )
     for key, value in tree.items():
         if key not in result:
             result[key] = value

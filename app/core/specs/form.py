@@ -80,7 +80,8 @@ class ActionForm:
     def is_changed(self, path: str) -> bool:
         """True when the value differs from the template."""
         return has_path(self.template, path) != self.document.has(path) or (
-            self.document.get(path) != get_path(self.template, path))
+            self.document.get(path) != get_path(self.template, path)
+        )
 
     def changed_paths(self) -> list[str]:
         """Leaf paths whose value differs from the template."""

@@ -44,8 +44,9 @@ def parse_overrides(skill: Skill, texts: list[str]) -> list[Override]:
     return [parse_override(text, skill.shorthand_keys) for text in texts]
 
 
-def render_spec(skill: Skill, action: str, base: SpecDocument | None = None,
-                overrides: list[str] | None = None) -> SpecDocument:
+def render_spec(
+    skill: Skill, action: str, base: SpecDocument | None = None, overrides: list[str] | None = None
+) -> SpecDocument:
     """A spec from the template (or ``base``) with overrides applied."""
     document = base.copy() if base is not None else default_spec(skill, action)
     apply_overrides(document, parse_overrides(skill, overrides or []))

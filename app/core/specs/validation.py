@@ -51,12 +51,11 @@ def merge_fields(roots: list[Field]) -> Field:
             existing = target.children.get(name)
             if existing is None:
                 target.children[name] = child
-            elif existing.kind is FieldKind.COLLECTION and child.kind is FieldKind.COLLECTION:
-                if existing is not child:
-                    copy_ = copy.copy(existing)
-                    copy_.children = dict(existing.children)
-                    target.children[name] = copy_
-                    merge_into(copy_, child)
+            elif existing is not child and FieldKind.COLLECTION is existing.kind is child.kind:
+                combined = copy.copy(existing)
+                combined.children = dict(existing.children)
+                target.children[name] = combined
+                merge_into(combined, child)
 
     for root in roots:
         merge_into(merged, root)
@@ -78,8 +77,14 @@ def _readable(error: Any) -> str:
         return _readable(best)
     if validator == "type":
         expected = error.validator_value
-        kind = {"integer": "an integer", "number": "a number", "boolean": "true or false",
-                "string": "text", "array": "a list", "object": "a mapping of keys"}.get(expected, expected)
+        kind = {
+            "integer": "an integer",
+            "number": "a number",
+            "boolean": "true or false",
+            "string": "text",
+            "array": "a list",
+            "object": "a mapping of keys",
+        }.get(expected, expected)
         return f"must be {kind}, got {error.instance!r}"
     if validator == "minimum":
         return f"must be at least {_fmt(error.validator_value)}, got {error.instance!r}"
@@ -118,7 +123,7 @@ class SpecValidator:
         checked = copy.deepcopy(data)
         for path, value in list(flatten(data)):
             if value == MANDATORY:
-                issues.append(SpecIssue(path, "needs input (mandatory value \"???\")", NEEDS_INPUT))
+                issues.append(SpecIssue(path, 'needs input (mandatory value "???")', NEEDS_INPUT))
                 delete_path(checked, path)
         issues.extend(self._unknown_keys(data))
         for error in self._validator.iter_errors(checked):
@@ -139,7 +144,9 @@ class SpecValidator:
                 path = f"{prefix}.{key}" if prefix else str(key)
                 child = field.children.get(str(key))
                 if child is None:
-                    issues.append(SpecIssue(path, f"unknown key: not a field of any '{self.skill.name}' action"))
+                    issues.append(
+                        SpecIssue(path, f"unknown key: not a field of any '{self.skill.name}' action")
+                    )
                 elif child.kind is FieldKind.COLLECTION and isinstance(value, dict):
                     stack.append((child, value, path))
         return issues
@@ -176,8 +183,11 @@ def _operand(value: str | float, data: dict[str, Any]) -> Any:
 
 
 def _comparable(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and not (
-        isinstance(value, float) and math.isnan(value))
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and not (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def check_math_cond(field: Field, value: Any, data: dict[str, Any]) -> SpecIssue | None:
@@ -186,7 +196,7 @@ def check_math_cond(field: Field, value: Any, data: dict[str, Any]) -> SpecIssue
     op = next((o for o in ("<=", ">=", "==", "!=", "<", ">") if text.startswith(o)), None)
     if op is None:
         return None
-    operand_text = text[len(op):].strip()
+    operand_text = text[len(op) :].strip()
     if operand_text == "depends_on":
         if not field.depends_on:
             return None
@@ -217,6 +227,7 @@ def check_rule(rule: SpecRule, data: dict[str, Any]) -> SpecIssue | None:
     if _OPERATORS[rule.op](left, right):
         return None
     path = rule.left if isinstance(rule.left, str) else (rule.right if isinstance(rule.right, str) else "")
-    shown = ", ".join(f"{key}={value!r}" for key, value in ((rule.left, left), (rule.right, right))
-                      if isinstance(key, str))
+    shown = ", ".join(
+        f"{key}={value!r}" for key, value in ((rule.left, left), (rule.right, right)) if isinstance(key, str)
+    )
     return SpecIssue(path, f"{rule.message} ({shown})", rule.severity)

@@ -52,15 +52,15 @@ class ActionFormView(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search_changed)
         layout.addWidget(self.search)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        content = QWidget(self.scroll)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        content = QWidget(self.scroll_area)
         self.content_layout = QVBoxLayout(content)
         self.content_layout.setContentsMargins(0, 0, 8, 0)
         self.content_layout.setSpacing(2)
-        self.scroll.setWidget(content)
-        layout.addWidget(self.scroll, 1)
+        self.scroll_area.setWidget(content)
+        layout.addWidget(self.scroll_area, 1)
         self._build_sections()
         self.content_layout.addStretch(1)
         form.value_changed.connect(self._on_value_changed)
@@ -78,7 +78,9 @@ class ActionFormView(QWidget):
             section.set_expanded(True)
         loose = [f for f in self.form.root.children.values() if f.kind is not FieldKind.COLLECTION]
         if loose:
-            section = CollapsibleSection("General", lambda box: self._add_rows(box, [f.path for f in loose]), self)
+            section = CollapsibleSection(
+                "General", lambda box: self._add_rows(box, [f.path for f in loose]), self
+            )
             self.sections["__general__"] = section
             self.content_layout.addWidget(section)
         for top in section_order(self.form):
@@ -149,8 +151,10 @@ class ActionFormView(QWidget):
         self._refresh_section_badges()
         unknown = self.form.unknown_keys
         if unknown:
-            self.unknown_label.setText("⚠ Kept from the imported spec, unknown to every action of this skill "
-                                       "(TAO would reject them): " + ", ".join(unknown))
+            self.unknown_label.setText(
+                "⚠ Kept from the imported spec, unknown to every action of this skill "
+                "(TAO would reject them): " + ", ".join(unknown)
+            )
         self.unknown_label.setVisible(bool(unknown))
 
     def _refresh_section_badges(self) -> None:
@@ -158,7 +162,9 @@ class ActionFormView(QWidget):
             if path.startswith("__"):
                 continue
             inside = self.form.issues_under(path)
-            section.set_badge(sum(i.severity == ERROR for i in inside), sum(i.severity == NEEDS_INPUT for i in inside))
+            section.set_badge(
+                sum(i.severity == ERROR for i in inside), sum(i.severity == NEEDS_INPUT for i in inside)
+            )
 
     def _on_automl_changed(self, _on: bool) -> None:
         automl = self.form.automl_paths()
@@ -179,7 +185,7 @@ class ActionFormView(QWidget):
         if not rows:
             return None
         row = rows[-1]
-        self.scroll.ensureWidgetVisible(row)
+        self.scroll_area.ensureWidgetVisible(row)
         if focus:
             row.editor.setFocus(Qt.FocusReason.OtherFocusReason)
         return row
@@ -190,8 +196,12 @@ class ActionFormView(QWidget):
             for row in self.all_rows():
                 row.setVisible(True)
             return
-        matches = {f.path for f in self.form.root.leaves() if f.path and (
-            needle in f.path.lower() or needle in f.label.lower() or needle in f.description.lower())}
+        matches = {
+            f.path
+            for f in self.form.root.leaves()
+            if f.path
+            and (needle in f.path.lower() or needle in f.label.lower() or needle in f.description.lower())
+        }
         for path in sorted(matches)[:60]:
             self.reveal(path, focus=False)
         for path, rows in self.rows.items():

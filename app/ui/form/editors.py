@@ -27,7 +27,17 @@ from PySide6.QtWidgets import (
 
 from app.core.skills.fields import Field, FieldKind
 
-_PATH_HINTS = ("path", "file", "_dir", "root", "anchor", "checkpoint", "onnx", "images_dir", "jsonfile_prefix")
+_PATH_HINTS = (
+    "path",
+    "file",
+    "_dir",
+    "root",
+    "anchor",
+    "checkpoint",
+    "onnx",
+    "images_dir",
+    "jsonfile_prefix",
+)
 _INT_LIMIT = 2**31 - 1
 
 
@@ -140,8 +150,8 @@ class IntEditor(TextEditor):
 
     def __init__(self, field: Field, parent: QWidget | None = None) -> None:
         super().__init__(field, parent)
-        low = int(field.minimum) if field.bounded_below else -_INT_LIMIT
-        high = int(field.maximum) if field.bounded_above else _INT_LIMIT
+        low = int(field.minimum) if field.minimum is not None and field.bounded_below else -_INT_LIMIT
+        high = int(field.maximum) if field.maximum is not None and field.bounded_above else _INT_LIMIT
         self.line.setValidator(QIntValidator(max(low, -_INT_LIMIT), min(high, _INT_LIMIT), self))
 
     def parse(self, text: str) -> Any:

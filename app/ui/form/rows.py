@@ -133,8 +133,9 @@ class FieldRow(QWidget):
 class CollapsibleSection(QFrame):
     """A titled section that builds its content the first time it is opened."""
 
-    def __init__(self, title: str, build: Callable[[QVBoxLayout], None], parent: QWidget | None = None,
-                 level: int = 0) -> None:
+    def __init__(
+        self, title: str, build: Callable[[QVBoxLayout], None], parent: QWidget | None = None, level: int = 0
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("Section")
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)

@@ -23,7 +23,7 @@ def test_no_keyring_backend_gives_a_plain_message() -> None:
     store = SecretStore(fail.Keyring())
     assert not store.available
     assert store.get(NGC_API_KEY) is None
-    with pytest.raises(SecretsUnavailable, match="No system keyring is available.*NGC_API_KEY"):
+    with pytest.raises(SecretsUnavailable, match=r"No system keyring is available.*NGC_API_KEY"):
         store.set(NGC_API_KEY, "nvapi-x")
 
 

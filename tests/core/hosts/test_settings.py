@@ -117,7 +117,7 @@ def test_saving_over_a_file_with_broken_entries_keeps_a_backup(tmp_path: Path) -
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "hosts.yaml"
     path.write_text("hosts: [unclosed\n")
-    with pytest.raises(HostSettingsError, match="hosts.yaml: cannot be read"):
+    with pytest.raises(HostSettingsError, match=r"hosts\.yaml: cannot be read"):
         HostStore(path).load()
 
 
@@ -137,6 +137,7 @@ def test_save_refuses_invalid_hosts() -> None:
 
 def test_image_override_per_skill() -> None:
     lab = _lab()
-    assert lab.image_for("tao-train-sparse4d", "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt") == "registry.lab/tao:7"
+    skill_image = "nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt"
+    assert lab.image_for("tao-train-sparse4d", skill_image) == "registry.lab/tao:7"
     assert lab.image_for("tao-train-pose-classification", "nvcr.io/x:1") == "nvcr.io/x:1"
     assert lab.address == "ana@10.0.0.5:2200"

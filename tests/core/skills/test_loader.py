@@ -1,4 +1,4 @@
-"""Loading banks: TAO's dialect, nested layouts, several banks, and broken files reported with file and key."""
+"""Loading banks: TAO's dialect, nested layouts, several banks, broken files reported by file and key."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ def test_reference_bank_loads_clean_with_every_action(reference_bank: Path) -> N
     assert bank.problems == []
     assert set(bank.skills) == {"tao-train-pose-classification", "tao-train-sparse4d"}
     assert list(bank.skills["tao-train-sparse4d"].actions) == [
-        "dataset_convert", "train", "evaluate", "export", "inference", "quantize"]
+        "dataset_convert",
+        "train",
+        "evaluate",
+        "export",
+        "inference",
+        "quantize",
+    ]
 
 
 def test_bundled_bank_loads_clean(bundled_bank: Path) -> None:
@@ -24,11 +30,15 @@ def test_bundled_bank_loads_clean(bundled_bank: Path) -> None:
     assert [str(p) for p in bank.problems] == []
     pose = bank.skills["tao-train-pose-classification"]
     assert list(pose.actions) == ["dataset_convert", "train", "evaluate", "export", "inference"]
-    assert all(a.parsed is not None and a.parsed.raw for a in pose.actions.values()), "every action has a schema"
+    assert all(a.parsed is not None and a.parsed.raw for a in pose.actions.values()), (
+        "every action has a schema"
+    )
     assert pose.task_tag and pose.automl_enabled and pose.hardware.min_gpus >= 1
     assert pose.error_patterns and pose.rules
     assert [r.spec_key for r in pose.actions["train"].requirements][:2] == [
-        "dataset.train_dataset.data_path", "dataset.train_dataset.label_path"]
+        "dataset.train_dataset.data_path",
+        "dataset.train_dataset.label_path",
+    ]
 
 
 def test_dialect_infinity_mandatory_anyof_popular_automl(tmp_path: Path) -> None:
@@ -44,7 +54,9 @@ def test_dialect_infinity_mandatory_anyof_popular_automl(tmp_path: Path) -> None
     mode = root.find("train.mode")
     assert mode is not None and mode.kind is FieldKind.UNION and len(mode.any_of) == 2
     optimizer = root.find("train.optimizer")
-    assert optimizer is not None and optimizer.kind is FieldKind.ENUM and optimizer.option_weights == [0.3, 0.7]
+    assert (
+        optimizer is not None and optimizer.kind is FieldKind.ENUM and optimizer.option_weights == [0.3, 0.7]
+    )
     warmup = root.find("train.warmup")
     assert warmup is not None and (warmup.math_cond, warmup.depends_on) == ("< depends_on", "train.lr")
     assert root.find("export.onnx_file").required  # type: ignore[union-attr]
@@ -64,7 +76,9 @@ def test_nested_layout_like_nvidia_checkout(tmp_path: Path, reference_bank: Path
 def test_several_banks_later_one_wins_and_says_so(tmp_path: Path, bundled_bank: Path) -> None:
     write_bundle(tmp_path / "mine", name="tao-train-pose-classification")
     bank = load_banks([bundled_bank, tmp_path / "mine"])
-    assert bank.skills["tao-train-pose-classification"].path == (tmp_path / "mine" / "tao-train-pose-classification")
+    assert bank.skills["tao-train-pose-classification"].path == (
+        tmp_path / "mine" / "tao-train-pose-classification"
+    )
     assert "tao-train-sparse4d" in bank.skills
     assert any("replaces" in n for n in bank.notices)
 
