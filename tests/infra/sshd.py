@@ -87,9 +87,12 @@ def _wait_for_banner(host: str, port: int, process: subprocess.Popen[bytes], log
     raise RuntimeError(f"sshd did not answer on {host}:{port}: {log.read_text(errors='replace')}")
 
 
-def start_sshd(directory: Path, host: str = "127.0.0.1", port: int | None = None) -> tuple[
-        SshServer, subprocess.Popen[bytes]]:
-    """Generate keys and a config in ``directory`` and start sshd in the foreground."""
+def start_sshd(directory: Path, host: str = "127.0.0.1", port: int | None = None,
+               command_prefix: tuple[str, ...] = ()) -> tuple[SshServer, subprocess.Popen[bytes]]:
+    """Generate keys and a config in ``directory`` and start sshd in the foreground.
+
+    ``command_prefix`` runs sshd through another command (``ip netns exec <name>``).
+    """
     binary = sshd_binary()
     if binary is None or shutil.which("ssh-keygen") is None:
         raise FileNotFoundError("OpenSSH server (sshd) or ssh-keygen is not installed")
@@ -115,7 +118,7 @@ def start_sshd(directory: Path, host: str = "127.0.0.1", port: int | None = None
         os.makedirs("/run/sshd", exist_ok=True)  # privilege separation folder sshd insists on
     log = directory / "sshd.log"
     subprocess.run([binary, "-t", "-f", str(config)], check=True, capture_output=True)
-    process = subprocess.Popen([binary, "-D", "-f", str(config), "-E", str(log)],
+    process = subprocess.Popen([*command_prefix, binary, "-D", "-f", str(config), "-E", str(log)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for_banner(host, port, process, log)
     key_type, key_base64 = host_key.with_suffix(".pub").read_text().split()[:2]
@@ -157,3 +160,72 @@ def ssh_host_config(ssh_server: SshServer, tmp_path: Path) -> HostConfig:
     return HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
                       ssh_user=ssh_server.user, key_file=str(ssh_server.client_key), workspace=str(workspace),
                       connect_timeout=5.0)
+
+
+@dataclass(frozen=True)
+class NamespaceHost:
+    """An sshd inside its own network namespace, reached over a veth pair: a "remote" host whose
+    network can be cut (packets silently dropped) and restored."""
+
+    server: SshServer
+    namespace: str
+
+    def _firewall(self, action: str) -> None:
+        subprocess.run(["ip", "netns", "exec", self.namespace, "iptables", action, "INPUT", "-j", "DROP"],
+                       check=True, capture_output=True)
+
+    def cut_off(self) -> None:
+        """Drop every packet that reaches the host, as a dead link or a crashed machine would."""
+        self._firewall("-I")
+
+    def restore(self) -> None:
+        """Undo `cut_off`."""
+        self._firewall("-D")
+
+
+def _free_subnet() -> int:
+    """A third octet X such that 10.231.X.0/24 is not in use on this machine."""
+    used = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    for offset in range(200):
+        octet = 20 + (os.getpid() + offset) % 200
+        if f"10.231.{octet}." not in used:
+            return octet
+    raise RuntimeError("no free 10.231.x.0/24 subnet")
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def namespace_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NamespaceHost]:
+    """An sshd on 10.231.x.2:22 in a private network namespace (skipped without root, ip, iptables)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("iptables") is None:
+        pytest.skip("a network-namespace host needs root, iproute2 and iptables")
+    if sshd_binary() is None or shutil.which("ssh-keygen") is None:
+        pytest.skip("OpenSSH server (sshd) or ssh-keygen is not installed: SSH tests need openssh-server")
+    octet = _free_subnet()
+    namespace, outside, inside = f"taodesk-t{octet}", f"tdv{octet}a", f"tdv{octet}b"
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        _ip("netns", "add", namespace)
+        _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        _ip("link", "set", inside, "netns", namespace)
+        _ip("addr", "add", f"10.231.{octet}.1/24", "dev", outside)
+        _ip("link", "set", outside, "up")
+        _ip("netns", "exec", namespace, "ip", "addr", "add", f"10.231.{octet}.2/24", "dev", inside)
+        _ip("netns", "exec", namespace, "ip", "link", "set", inside, "up")
+        _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
+        route = subprocess.run(["ip", "route", "get", f"10.231.{octet}.2"], capture_output=True, text=True).stdout
+        if f"dev {outside}" not in route:  # never let test traffic leave through another interface
+            pytest.skip(f"the veth route to the namespace host is not in place: {route.strip()}")
+        server, process = start_sshd(tmp_path_factory.mktemp("sshd-netns"), host=f"10.231.{octet}.2", port=22,
+                                     command_prefix=("ip", "netns", "exec", namespace))
+        yield NamespaceHost(server, namespace)
+    except (subprocess.CalledProcessError, RuntimeError) as error:
+        detail = error.stderr if isinstance(error, subprocess.CalledProcessError) else error
+        pytest.skip(f"could not set up a network-namespace host: {detail!r}")
+    finally:
+        if process is not None:
+            stop_sshd(process)
+        subprocess.run(["ip", "netns", "del", namespace], capture_output=True)

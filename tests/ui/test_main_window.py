@@ -64,15 +64,19 @@ def test_editing_shows_errors_at_the_field_and_updates_yaml(
     page = view.page("train")
     row = page.form_view.reveal("train.checkpoint_interval")
     assert row is not None and isinstance(row.editor, IntEditor)
-    row.editor.line.selectAll()
-    qtbot.keyClicks(row.editor.line, "50")
+    row.editor.spin.lineEdit().selectAll()
+    qtbot.keyClicks(row.editor.spin, "50")
     assert page.form.value("train.checkpoint_interval") == 50
     assert row.message.isVisible() and "epochs" in row.message.text()
     assert row.marker.isVisible()
     dropout = page.form_view.reveal("model.dropout")
     assert dropout is not None
-    dropout.editor.line.setText("")
-    qtbot.keyClicks(dropout.editor.line, "2.5")
+    dropout.editor.spin.lineEdit().selectAll()
+    qtbot.keyClicks(dropout.editor.spin, "2.5")
+    assert page.form.value("model.dropout") == 0.5, "the spin box keeps typing inside the schema's bounds"
+    page.form_view.search.setFocus()
+    page.form.set_value("model.dropout", 2.5)  # as an imported spec would
+    assert dropout.editor.spin.value() == 2.5, "an out-of-range value is shown as it is, not clamped"
     assert "at most 1" in dropout.message.text()
     section = page.form_view.sections["model"]
     assert section.badge.isVisible() and "1" in section.badge.text()

@@ -42,8 +42,11 @@ class SshHostSession(HostSession):
     """A host reached over SSH: Docker through ``docker system dial-stdio``, files through SFTP.
 
     One paramiko connection carries everything (SFTP, commands, Docker); if it drops, the next
-    call reconnects, and read-only file calls are retried once.
+    call reconnects, and read-only file calls are retried once. A file call that gets no answer
+    for ``operation_timeout`` seconds closes the connection and raises `HostUnreachable`.
     """
+
+    operation_timeout: float = 60.0
 
     def __init__(self, config: HostConfig, secrets: SecretStore | None = None) -> None:
         super().__init__(config)
@@ -122,6 +125,9 @@ class SshHostSession(HostSession):
         channel = self._sftp.get_channel() if self._sftp is not None else None
         if self._sftp is None or channel is None or channel.closed:
             self._sftp = client.open_sftp()
+            sftp_channel = self._sftp.get_channel()
+            if sftp_channel is not None:
+                sftp_channel.settimeout(self.operation_timeout)
         return self._sftp
 
     def _connection_alive(self) -> bool:
@@ -140,6 +146,13 @@ class SshHostSession(HostSession):
                 except FileNotFoundError as error:
                     raise HostPathNotFound(f"{os.fspath(path)} does not exist on host '{self.name}'",
                                            self.name) from error
+                except TimeoutError as error:
+                    self._drop_connection()
+                    raise HostUnreachable(
+                        f"Host '{self.name}' ({self.address}) did not answer within "
+                        f"{self.operation_timeout:g} s; the connection was closed",
+                        self.name,
+                    ) from error
                 except (OSError, EOFError, paramiko.SSHException) as error:
                     if self._connection_alive():
                         reason = getattr(error, "strerror", None) or str(error) or type(error).__name__

@@ -130,9 +130,8 @@ class SpecValidator:
             path = ".".join(str(p) for p in error.absolute_path)
             issues.append(SpecIssue(path, _readable(error), ERROR))
         issues.extend(self._required_values(data))
-        if not any(i.severity == ERROR for i in issues):
-            issues.extend(self._conditions_checked(data))
-            issues.extend(self._rules_checked(data))
+        issues.extend(self._conditions_checked(data))
+        issues.extend(self._rules_checked(data))
         return issues
 
     def _unknown_keys(self, data: dict[str, Any]) -> list[SpecIssue]:

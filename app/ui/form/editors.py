@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, ClassVar
 
 import yaml
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QIntValidator
+from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QToolButton,
@@ -143,39 +146,110 @@ class PathEditor(StringEditor):
             self._emit(chosen)
 
 
-class IntEditor(TextEditor):
-    """An integer within the schema's bounds (bounds are checked by the model, shown at the field)."""
+class _SpinEditor(FieldEditor):
+    """Shared behaviour of the bounded spin boxes: out-of-range and unset values are still shown."""
 
-    placeholder = "integer"
+    spin: QSpinBox | QDoubleSpinBox
+
+    def _setup(self, spin: QSpinBox | QDoubleSpinBox, low: float, high: float, floor: float) -> None:
+        self.spin = spin
+        self.low, self.high, self.floor = low, high, floor
+        self._special = False
+        spin.setRange(low, high)  # type: ignore[arg-type]
+        spin.setKeyboardTracking(True)
+        spin.setAccelerated(True)
+        spin.valueChanged.connect(self._on_spin_changed)
+        self._layout.addWidget(spin, 1)
+
+    def _show(self, value: Any) -> None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            self._special = False
+            self.spin.setSpecialValueText("")
+            self.spin.setRange(min(self.low, value), max(self.high, value))  # type: ignore[arg-type]
+            self.spin.setValue(value)  # type: ignore[arg-type]
+        else:
+            self._special = True
+            self.spin.setSpecialValueText("???" if value == "???" else "not set")
+            self.spin.setRange(self.floor, self.high)  # type: ignore[arg-type]
+            self.spin.setValue(self.floor)  # type: ignore[arg-type]
+
+    def _on_spin_changed(self, value: float) -> None:
+        if self._updating:
+            return
+        if self._special:
+            if value == self.spin.minimum():
+                return
+            self._special = False
+            self.spin.setSpecialValueText("")
+        self._emit(self._typed(value))
+
+    def _typed(self, value: float) -> Any:
+        return value
+
+
+class IntEditor(_SpinEditor):
+    """A spin box bounded by the schema's minimum and maximum."""
 
     def __init__(self, field: Field, parent: QWidget | None = None) -> None:
         super().__init__(field, parent)
         low = int(field.minimum) if field.minimum is not None and field.bounded_below else -_INT_LIMIT
         high = int(field.maximum) if field.maximum is not None and field.bounded_above else _INT_LIMIT
-        self.line.setValidator(QIntValidator(max(low, -_INT_LIMIT), min(high, _INT_LIMIT), self))
+        self._setup(QSpinBox(self), max(low, -_INT_LIMIT), min(high, _INT_LIMIT), max(low - 1, -_INT_LIMIT - 1))
 
-    def parse(self, text: str) -> Any:
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise ValueError(f"'{text}' is not a whole number") from None
+    def _typed(self, value: float) -> Any:
+        return int(value)
 
 
-class FloatEditor(TextEditor):
-    """A real number; scientific notation welcome (``5e-5``)."""
+class ScientificSpinBox(QDoubleSpinBox):
+    """A double spin box that shows and accepts any float, ``5e-05`` included, and steps by magnitude."""
 
-    placeholder = "number"
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDecimals(320)
 
-    def format(self, value: Any) -> str:
-        if isinstance(value, float) and math.isinf(value):
+    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+        """The shortest text that reads back as the value."""
+        if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+        return repr(float(value))
 
-    def parse(self, text: str) -> Any:
+    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+        """Parse the text as a float (the validator has accepted it)."""
         try:
             return float(text.strip())
         except ValueError:
-            raise ValueError(f"'{text}' is not a number") from None
+            return self.value()
+
+    def validate(self, text: str, pos: int) -> object:
+        """Acceptable when the text is a float in range, intermediate while being typed."""
+        stripped = text.strip()
+        try:
+            value = float(stripped)
+        except ValueError:
+            partial = stripped in ("", "-", "+", ".", "-.", "+.") or stripped.lower().endswith(("e", "e-", "e+"))
+            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
+            return state, text, pos
+        inside = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        """Step by a tenth of the value's order of magnitude (0.5 -> 0.05, 5e-5 -> 5e-6)."""
+        value = self.value()
+        magnitude = 10 ** math.floor(math.log10(abs(value))) if value else 0.1
+        self.setValue(value + steps * magnitude / 10)
+
+
+class FloatEditor(_SpinEditor):
+    """A real number in a bounded spin box; scientific notation welcome."""
+
+    def __init__(self, field: Field, parent: QWidget | None = None) -> None:
+        super().__init__(field, parent)
+        low = field.minimum if field.minimum is not None else -math.inf
+        high = field.maximum if field.maximum is not None else math.inf
+        self._setup(ScientificSpinBox(self), low, high, -sys.float_info.max)
+
+    def _typed(self, value: float) -> Any:
+        return float(value)
 
 
 class ListEditor(TextEditor):

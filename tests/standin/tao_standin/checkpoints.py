@@ -65,3 +65,43 @@ def epoch_from_name(path: Path) -> int | None:
     """The epoch number in a checkpoint file name, if there is one."""
     match = re.search(r"epoch_(\d+)", os.path.realpath(path))
     return int(match.group(1)) if match else None
+
+
+class CheckpointKeeper:
+    """Lightning's ModelCheckpoint as TAO configures it: periodic files plus `<name>_latest.pth`.
+
+    The latest file is a link to the last periodic checkpoint, or a full checkpoint of its own while
+    no periodic one exists yet (save_last='link').
+    """
+
+    def __init__(self, directory: Path, latest_name: str, kind: str) -> None:
+        self.directory = directory
+        self.latest_name = latest_name
+        self.kind = kind
+        self.last_saved: Path | None = None
+
+    def resume_path(self, explicit: str | None) -> Path | None:
+        """train.resume_training_checkpoint_path if set, else the `*_latest.pth` in the folder."""
+        path = Path(explicit) if explicit else find_latest(self.directory)
+        if path is not None:
+            target = path.resolve()
+            self.last_saved = None if target.name.endswith("_latest.pth") else target
+        return path
+
+    def save(self, arrays: dict[str, np.ndarray], epoch: int, step: int) -> Path:
+        """Write `model_epoch_XXX_step_YYYYY.pth` and point the latest link at it."""
+        path = self.directory / checkpoint_name(epoch, step)
+        save(path, arrays, self.kind)
+        self.last_saved = path
+        link_latest(self.directory, self.latest_name, path)
+        return path
+
+    def end_of_epoch(self, arrays: dict[str, np.ndarray]) -> None:
+        """Refresh the latest link (or file) after every epoch."""
+        if self.last_saved is not None and self.last_saved.exists():
+            link_latest(self.directory, self.latest_name, self.last_saved)
+            return
+        latest = self.directory / self.latest_name
+        if latest.is_symlink():
+            latest.unlink()
+        save(latest, arrays, self.kind)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,6 @@ class TrainState:
     schedule: LearningRateSchedule
     next_epoch: int = 0
     global_step: int = 0
-    last_saved: Path | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 def train(context: TaskContext) -> None:
@@ -72,7 +70,8 @@ def train(context: TaskContext) -> None:
     val_features = extract_features(val_set.data) if val_set else None
     seed = int(context.get("train.seed", 1234))
     state = _initial_state(context, train_features, len(names), seed)
-    _resume(context, state)
+    keeper = checkpoints.CheckpointKeeper(context.results_dir, LATEST, CHECKPOINT_KIND)
+    _resume(state, keeper.resume_path(context.get("train.resume_training_checkpoint_path")))
 
     steps_per_epoch = len(train_set) // (batch_size * devices)
     max_step = steps_per_epoch * num_epochs
@@ -102,7 +101,7 @@ def train(context: TaskContext) -> None:
             losses.append(loss)
             accuracies.append(accuracy)
             if interval_unit == "step" and state.global_step % interval == 0:
-                _save(context, state, epoch)
+                keeper.save(_arrays(state, epoch), epoch, state.global_step)
         train_kpi = {"train_loss": float(np.mean(losses)), "train_acc": float(np.mean(accuracies))}
         val_kpi: dict[str, float] = {}
         if val_set is not None and val_features is not None and (epoch + 1) % validation_interval == 0:
@@ -112,11 +111,10 @@ def train(context: TaskContext) -> None:
         if epoch_pause > 0:
             time.sleep(epoch_pause)
         _log_epoch(writer, state.global_step - 1, epoch, lr, train_kpi, val_kpi)
-        saved = interval_unit == "epoch" and (epoch + 1) % interval == 0
         state.next_epoch = epoch + 1
-        if saved:
-            _save(context, state, epoch)
-        _update_latest(context, state, epoch)
+        if interval_unit == "epoch" and (epoch + 1) % interval == 0:
+            keeper.save(_arrays(state, epoch), epoch, state.global_step)
+        keeper.end_of_epoch(_arrays(state, epoch))
         elapsed = time.time() - started
         context.status.write(
             "Training loop in progress",
@@ -162,9 +160,7 @@ def _initial_state(context: TaskContext, features: np.ndarray, num_classes: int,
     return TrainState(model, optimizer, schedule)
 
 
-def _resume(context: TaskContext, state: TrainState) -> None:
-    explicit = context.get("train.resume_training_checkpoint_path")
-    path = Path(explicit) if explicit else checkpoints.find_latest(context.results_dir)
+def _resume(state: TrainState, path: Path | None) -> None:
     if path is None:
         return
     arrays = checkpoints.load(path, CHECKPOINT_KIND)
@@ -179,8 +175,6 @@ def _resume(context: TaskContext, state: TrainState) -> None:
     state.schedule.bad_epochs = int(arrays["plateau_bad_epochs"])
     state.next_epoch = int(arrays["epoch"]) + 1
     state.global_step = int(arrays["global_step"])
-    target = path.resolve()
-    state.last_saved = None if target.name.endswith("_latest.pth") else target
     print(f"Resuming training from {path} at epoch {state.next_epoch}, step {state.global_step}")
 
 
@@ -198,24 +192,6 @@ def _arrays(state: TrainState, epoch: int) -> dict[str, np.ndarray]:
         "epoch": np.array(epoch),
         "global_step": np.array(state.global_step),
     }
-
-
-def _save(context: TaskContext, state: TrainState, epoch: int) -> None:
-    path = context.results_dir / checkpoints.checkpoint_name(epoch, state.global_step)
-    checkpoints.save(path, _arrays(state, epoch), CHECKPOINT_KIND)
-    state.last_saved = path
-    checkpoints.link_latest(context.results_dir, LATEST, path)
-
-
-def _update_latest(context: TaskContext, state: TrainState, epoch: int) -> None:
-    """Lightning's save_last='link': a link to the last checkpoint, or a full file before the first."""
-    if state.last_saved is not None and state.last_saved.exists():
-        checkpoints.link_latest(context.results_dir, LATEST, state.last_saved)
-        return
-    latest = context.results_dir / LATEST
-    if latest.is_symlink():
-        latest.unlink()
-    checkpoints.save(latest, _arrays(state, epoch), CHECKPOINT_KIND)
 
 
 def _log_epoch(

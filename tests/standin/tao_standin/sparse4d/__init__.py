@@ -1,0 +1,1 @@
+"""Sparse4D stand-in: an anchor bank refined on the converted infos, with nuScenes-style outputs."""
