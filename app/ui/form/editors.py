@@ -194,7 +194,9 @@ class IntEditor(_SpinEditor):
         super().__init__(field, parent)
         low = int(field.minimum) if field.minimum is not None and field.bounded_below else -_INT_LIMIT
         high = int(field.maximum) if field.maximum is not None and field.bounded_above else _INT_LIMIT
-        self._setup(QSpinBox(self), max(low, -_INT_LIMIT), min(high, _INT_LIMIT), max(low - 1, -_INT_LIMIT - 1))
+        self._setup(
+            QSpinBox(self), max(low, -_INT_LIMIT), min(high, _INT_LIMIT), max(low - 1, -_INT_LIMIT - 1)
+        )
 
     def _typed(self, value: float) -> Any:
         return int(value)
@@ -207,13 +209,13 @@ class ScientificSpinBox(QDoubleSpinBox):
         super().__init__(parent)
         self.setDecimals(320)
 
-    def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt override
+    def textFromValue(self, value: float) -> str:
         """The shortest text that reads back as the value."""
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
         return repr(float(value))
 
-    def valueFromText(self, text: str) -> float:  # noqa: N802 - Qt override
+    def valueFromText(self, text: str) -> float:
         """Parse the text as a float (the validator has accepted it)."""
         try:
             return float(text.strip())
@@ -226,13 +228,15 @@ class ScientificSpinBox(QDoubleSpinBox):
         try:
             value = float(stripped)
         except ValueError:
-            partial = stripped in ("", "-", "+", ".", "-.", "+.") or stripped.lower().endswith(("e", "e-", "e+"))
+            partial = stripped in ("", "-", "+", ".", "-.", "+.") or stripped.lower().endswith(
+                ("e", "e-", "e+")
+            )
             state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
             return state, text, pos
         inside = self.minimum() <= value <= self.maximum()
         return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate), text, pos
 
-    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+    def stepBy(self, steps: int) -> None:
         """Step by a tenth of the value's order of magnitude (0.5 -> 0.05, 5e-5 -> 5e-6)."""
         value = self.value()
         magnitude = 10 ** math.floor(math.log10(abs(value))) if value else 0.1

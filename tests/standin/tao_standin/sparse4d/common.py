@@ -12,7 +12,7 @@ from .. import checkpoints
 from ..config import require
 from ..runtime import TaskContext
 from .infos import load_infos
-from .metrics import evaluate_detection
+from .metrics import PREFIX, evaluate_detection
 from .model import CHECKPOINT_KIND, AnchorModel
 from .predict import predict
 
@@ -78,7 +78,8 @@ def run_predictions(
     metrics = evaluate_detection(results, infos, classes)
     _write_json(folder / "metrics_summary.json", metrics["summary"])
     flat: dict[str, float] = metrics["flat"]
-    for name, value in flat.items():
+    shown = flat if context.task == "evaluate" else {key: flat[key] for key in (f"{PREFIX}mAP", f"{PREFIX}NDS")}
+    for name, value in shown.items():
         print(f"{name}: {value:.4f}")
     return flat
 
