@@ -216,7 +216,8 @@ def namespace_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Namespa
         _ip("netns", "exec", namespace, "ip", "addr", "add", f"10.231.{octet}.2/24", "dev", inside)
         _ip("netns", "exec", namespace, "ip", "link", "set", inside, "up")
         _ip("netns", "exec", namespace, "ip", "link", "set", "lo", "up")
-        route = subprocess.run(["ip", "route", "get", f"10.231.{octet}.2"], capture_output=True, text=True).stdout
+        route = subprocess.run(["ip", "route", "get", f"10.231.{octet}.2"], capture_output=True,
+                               text=True).stdout
         if f"dev {outside}" not in route:  # never let test traffic leave through another interface
             pytest.skip(f"the veth route to the namespace host is not in place: {route.strip()}")
         server, process = start_sshd(tmp_path_factory.mktemp("sshd-netns"), host=f"10.231.{octet}.2", port=22,

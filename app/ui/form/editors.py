@@ -222,7 +222,7 @@ class ScientificSpinBox(QDoubleSpinBox):
         except ValueError:
             return self.value()
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QValidator.State, str, int]:
         """Acceptable when the text is a float in range, intermediate while being typed."""
         stripped = text.strip()
         try:
