@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = make_pose_dataset(
         args.folder, args.train, args.val, args.test, args.classes, args.layout, args.seed, args.frames
     )
-    print(f"wrote {dataset.folder} shape (N, {', '.join(map(str, dataset.shape))}) label_map {dataset.label_map}")
+    print(f"wrote {dataset.folder}: (N, {', '.join(map(str, dataset.shape))}), label_map {dataset.label_map}")
     if args.bodypose_json:
         print(f"wrote {make_bodypose_json(args.bodypose_json, seed=args.seed)}")
     return 0

@@ -1,12 +1,14 @@
 """Tiny synthetic AICity (MTMC 2025) scenes: the raw layout that `annotations convert` reads.
 
-    <root>/<split>/<scene>/calibration.json        {"sensors": [{id, type, intrinsicMatrix, extrinsicMatrix, width, height}]}
-    <root>/<split>/<scene>/ground_truth.json       {"<frame>": [{"object type", "object id", "object name",
-                                                                  "3d location", "3d bounding box scale",
-                                                                  "3d bounding box rotation", "2d bounding box",
-                                                                  "2d bounding box visible"}]}
-    <root>/<split>/<scene>/videos/<camera>.mp4     a placeholder (an MP4 header, no frames)
-    <root>/<split>/<scene>/depth_maps/<camera>.h5  "distance_to_image_plane_%05d.png" -> uint16 depth in mm
+    <root>/<split>/<scene>/calibration.json
+        {"sensors": [{id, type: "camera", intrinsicMatrix (3x3), extrinsicMatrix (4x4), width, height}]}
+    <root>/<split>/<scene>/ground_truth.json
+        {"<frame>": [{"object type", "object id", "object name", "3d location", "3d bounding box scale",
+                      "3d bounding box rotation", "2d bounding box", "2d bounding box visible"}]}
+    <root>/<split>/<scene>/videos/<camera>.mp4
+        a placeholder (an MP4 header, no frames)
+    <root>/<split>/<scene>/depth_maps/<camera>.h5
+        "distance_to_image_plane_%05d.png" -> uint16 depth in mm
 
 Objects (Person, Transporter) move on straight lines at walking pace; the last one enters late.
 Cameras stand on a circle around the scene centre and look at it. Usable from tests
@@ -136,7 +138,9 @@ class _Track:
         return np.array([position[0], position[1], size[2] / 2])
 
 
-def _tracks(rng: np.random.Generator, count: int, frames: int, centre: np.ndarray, scene_index: int) -> list[_Track]:
+def _tracks(
+    rng: np.random.Generator, count: int, frames: int, centre: np.ndarray, scene_index: int
+) -> list[_Track]:
     tracks = []
     for index in range(count):
         object_type = "Transporter" if index % 3 == 2 else "Person"
@@ -150,7 +154,9 @@ def _tracks(rng: np.random.Generator, count: int, frames: int, centre: np.ndarra
     return tracks
 
 
-def _ground_truth(tracks: list[_Track], frames: int, cameras: list[_Camera]) -> dict[str, list[dict[str, object]]]:
+def _ground_truth(
+    tracks: list[_Track], frames: int, cameras: list[_Camera]
+) -> dict[str, list[dict[str, object]]]:
     ground_truth: dict[str, list[dict[str, object]]] = {}
     for frame in range(frames):
         entries = []
@@ -190,7 +196,12 @@ def _boxes_2d(
         pixels, depth = camera.project(corners)
         if (depth <= 0.1).any():
             continue
-        box = [float(pixels[:, 0].min()), float(pixels[:, 1].min()), float(pixels[:, 0].max()), float(pixels[:, 1].max())]
+        box = [
+            float(pixels[:, 0].min()),
+            float(pixels[:, 1].min()),
+            float(pixels[:, 0].max()),
+            float(pixels[:, 1].max()),
+        ]
         clipped = [max(box[0], 0.0), max(box[1], 0.0), min(box[2], IMAGE_WIDTH), min(box[3], IMAGE_HEIGHT)]
         if clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
             continue
@@ -241,7 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     made = make_aicity_root(
-        args.root, args.scenes, args.cameras, args.frames, args.objects, tuple(args.splits.split(",")), args.seed
+        args.root,
+        args.scenes,
+        args.cameras,
+        args.frames,
+        args.objects,
+        tuple(args.splits.split(",")),
+        args.seed,
     )
     print(f"wrote {made.root}: splits {made.splits}, scenes {made.scenes}, cameras {made.cameras}")
     return 0

@@ -41,7 +41,7 @@ _PREFETCH_ABOVE = 256 * 1024
 class SshHostSession(HostSession):
     """A host reached over SSH: Docker through ``docker system dial-stdio``, files through SFTP.
 
-    One paramiko connection carries everything (SFTP, commands, Docker); if it drops, the next
+    One verified connection carries SFTP and commands, a second one Docker; if one drops, the next
     call reconnects, and read-only file calls are retried once. A file call that gets no answer
     for ``operation_timeout`` seconds closes the connection and raises `HostUnreachable`.
     """
@@ -53,6 +53,8 @@ class SshHostSession(HostSession):
         self._secrets = secrets or SecretStore()
         self._lock = threading.RLock()
         self._client: paramiko.SSHClient | None = None
+        self._docker_ssh: paramiko.SSHClient | None = None
+        self._docker_ssh_lock = threading.Lock()
         self._sftp: paramiko.SFTPClient | None = None
         self._home: str | None = None
         self._ids: tuple[int, int] | None = None
@@ -111,6 +113,22 @@ class SshHostSession(HostSession):
                 self._drop_connection()
                 self._client = self._connect()
             return self._client
+
+    def docker_ssh_client(self) -> paramiko.SSHClient:
+        """A second verified connection that carries only Docker traffic, (re)opened on demand.
+
+        Docker's client keeps up to a handful of channels open; giving it its own connection keeps
+        files and commands clear of the server's per-connection session limit (MaxSessions).
+        """
+        with self._docker_ssh_lock:
+            client = self._docker_ssh
+            transport = client.get_transport() if client else None
+            if client is None or transport is None or not transport.is_active():
+                if client is not None:
+                    client.close()
+                self._docker_ssh = None
+                client = self._docker_ssh = self._connect()
+            return client
 
     def _drop_connection(self) -> None:
         if self._sftp is not None:
@@ -330,6 +348,10 @@ class SshHostSession(HostSession):
         super().close()
         with self._lock:
             self._drop_connection()
+        with self._docker_ssh_lock:
+            if self._docker_ssh is not None:
+                self._docker_ssh.close()
+                self._docker_ssh = None
 
 
 def _replace(sftp: paramiko.SFTPClient, source: str, target: str) -> None:
@@ -350,16 +372,23 @@ def _collect_output(channel: paramiko.Channel, timeout: float | None) -> tuple[b
 
     stdout, stderr = bytearray(), bytearray()
     deadline = None if timeout is None else time.monotonic() + timeout
+
+    def remaining() -> float:
+        return 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+
     while True:
         if channel.recv_ready():
             stdout += channel.recv(_READ_CHUNK)
-            continue
-        if channel.recv_stderr_ready():
+        elif channel.recv_stderr_ready():
             stderr += channel.recv_stderr(_READ_CHUNK)
-            continue
-        if channel.exit_status_ready() and channel.eof_received:
-            return bytes(stdout), bytes(stderr)
+        elif channel.eof_received or channel.closed:
+            break
+        elif deadline is not None and time.monotonic() > deadline:
+            return None, None
+        else:
+            select.select([channel], [], [], remaining())
+    while not channel.status_event.wait(remaining()):
         if deadline is not None and time.monotonic() > deadline:
             return None, None
-        select.select([channel], [], [], 0.1)
+    return bytes(stdout), bytes(stderr)
 

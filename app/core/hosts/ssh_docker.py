@@ -1,9 +1,13 @@
 """docker-py over SSH, riding on a session's verified paramiko connection.
 
-docker-py's own SSH adapter reads ``~/.ssh/known_hosts`` and ``~/.ssh/config`` and opens a second
-connection. We subclass it so that the engine is reached through channels of the session's
-connection, which was verified against the app's known_hosts and authenticated with the host's
-key. This relies on docker-py's adapter internals, which is why docker-py is pinned.
+docker-py's own SSH adapter reads ``~/.ssh/known_hosts`` and ``~/.ssh/config`` to make its
+connection. We subclass it so that the engine is reached through a connection the session made,
+verified against the app's known_hosts and authenticated with the host's key. This relies on
+docker-py's adapter internals, which is why docker-py is pinned.
+
+docker-py keeps one HTTP connection pool per API URL, and every new pool opens a new SSH channel
+running ``docker system dial-stdio`` (slow to start). All URLs reach the same engine, so here they
+share one pool, whose idle channels stay below OpenSSH's default of 10 sessions per connection.
 """
 
 from __future__ import annotations
@@ -21,18 +25,20 @@ if TYPE_CHECKING:
 
 
 class SshConnectionOwner(Protocol):
-    """What the adapter needs from a session: a live, verified paramiko client and a way to run."""
+    """What the adapter needs from a session: a live, verified paramiko client for Docker."""
 
     @property
     def name(self) -> str:
         """The host's name, for messages."""
         ...
 
-    def ssh_client(self) -> paramiko.SSHClient:
+    def docker_ssh_client(self) -> paramiko.SSHClient:
         """The connected client, reconnected first if the connection dropped."""
         ...
 
 
+IDLE_DOCKER_CHANNELS = 6
+_SHARED_POOL_KEY = "http+docker://ssh"
 _construct_lock = threading.Lock()
 _pending_owner: SshConnectionOwner | None = None
 
@@ -50,20 +56,20 @@ def _session_adapter_class() -> type:
             if _pending_owner is None:
                 raise RuntimeError("SessionSSHAdapter must be created through connect_docker_over_ssh")
             self.connection_owner = _pending_owner
-            self.ssh_client = _pending_owner.ssh_client()
+            self.ssh_client = _pending_owner.docker_ssh_client()
             self.ssh_params: dict[str, Any] = {}
 
         def _connect(self) -> None:
-            self.ssh_client = self.connection_owner.ssh_client()
+            self.ssh_client = self.connection_owner.docker_ssh_client()
 
         def get_connection(self, url: Any, proxies: Any = None) -> Any:
-            current = self.connection_owner.ssh_client()
+            current = self.connection_owner.docker_ssh_client()
             if current is not self.ssh_client:
                 pools: Any = self.pools
                 with pools.lock:
                     pools.clear()
                 self.ssh_client = current
-            return super().get_connection(url, proxies)
+            return super().get_connection(_SHARED_POOL_KEY, proxies)
 
         def close(self) -> None:
             # Only the HTTP pools: the SSH connection belongs to the session.
@@ -95,7 +101,8 @@ def connect_docker_over_ssh(owner: SshConnectionOwner, address: str,
             _pending_owner = owner
             api_client.SSHHTTPAdapter = adapter_class
             try:
-                client = docker.DockerClient(base_url=f"ssh://{address}", timeout=60)
+                client = docker.DockerClient(base_url=f"ssh://{address}", timeout=60,
+                                             num_pools=1, max_pool_size=IDLE_DOCKER_CHANNELS)
             finally:
                 api_client.SSHHTTPAdapter = original
                 _pending_owner = None

@@ -11,11 +11,15 @@ of which none could be read).
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -170,6 +174,11 @@ def load_tracks(
     """Read ``results_nusc.json`` from a path, bytes or a binary file (local or SFTP)."""
     name = source_name or _source_name(source)
     raw = _read_bytes(source, name, max_bytes)
+    with _garbage_collection_paused():
+        return _decode_and_parse(raw, name, infos)
+
+
+def _decode_and_parse(raw: bytes, name: str, infos: InfosData | None) -> TrackResults:
     try:
         document = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -188,14 +197,16 @@ def parse_tracks(document: Any, source_name: str, infos: InfosData | None = None
     issues = IssueLog()
     tokens = _frame_order(results, infos, issues)
     boxes, counts = _gather_boxes(results, tokens, issues)
-    had_boxes = len(boxes) > 0
-    boxes, counts = _drop_unusable_boxes(boxes, counts, tokens, issues)
-    if had_boxes and not boxes:
-        first_problems = "; ".join(issues.messages()[:3])
-        raise ResultsError(f"{source_name}: none of the boxes could be read ({first_problems})")
+    required = _required_fields(boxes)
+    if required is None:
+        boxes, counts = _drop_unusable_boxes(boxes, counts, tokens, issues)
+        required = _required_fields(boxes)
+        if not boxes or required is None:
+            first_problems = "; ".join(issues.messages()[:3])
+            raise ResultsError(f"{source_name}: none of the boxes could be read ({first_problems})")
     if not results:
         issues.add(f"{source_name}: 'results' is empty: the model reported no boxes", "empty")
-    arrays = _box_arrays(boxes, issues)
+    arrays = _box_arrays(boxes, required, issues)
     scenes, numbers = zip(*(split_token(token) for token in tokens), strict=True) if tokens else ((), ())
     timestamps = np.full(len(tokens), np.nan)
     if infos is not None:
@@ -213,6 +224,19 @@ def parse_tracks(document: Any, source_name: str, infos: InfosData | None = None
         warnings=issues.messages(),
         **arrays,
     )
+
+
+@contextmanager
+def _garbage_collection_paused() -> Iterator[None]:
+    """Pause the cycle collector while millions of JSON objects are made: none of them form cycles,
+    and repeated full collections over them would otherwise cost more than the parsing itself."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _source_name(source: ResultsSource) -> str:
@@ -275,21 +299,40 @@ def _gather_boxes(
     return boxes, counts
 
 
+def _required_fields(boxes: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]] | None:
+    """Centres, sizes, rotations and class names of all boxes at once; None if any box is unusable."""
+    try:
+        centers = _stack_vectors([box["translation"] for box in boxes], 3)
+        sizes = _stack_vectors([box["size"] for box in boxes], 3)
+        rotations = _stack_vectors([box["rotation"] for box in boxes], 4)
+        names = [box.get("tracking_name") or box.get("detection_name") for box in boxes]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if centers is None or sizes is None or rotations is None or None in names:
+        return None
+    if not (np.isfinite(centers).all() and np.isfinite(sizes).all() and np.isfinite(rotations).all()):
+        return None
+    return centers, sizes, rotations, names
+
+
+def _stack_vectors(values: list[Any], length: int) -> np.ndarray | None:
+    """An (n, length) float array when every value is a list of ``length`` numbers, else None."""
+    count = len(values)
+    if count == 0:
+        return np.zeros((0, length))
+    if set(map(type, values)) != {list} or set(map(len, values)) != {length}:
+        return None
+    try:
+        flat = np.fromiter(chain.from_iterable(values), dtype=np.float64, count=count * length)
+    except (TypeError, ValueError):
+        return None
+    return flat.reshape(count, length)
+
+
 def _drop_unusable_boxes(
     boxes: list[Any], counts: list[int], tokens: list[str], issues: IssueLog
 ) -> tuple[list[Any], list[int]]:
-    """Fast check of the required fields; only if it fails, find and drop the bad boxes one by one."""
-    try:
-        for key, length in _REQUIRED_VECTORS:
-            array = np.array([box[key] for box in boxes], dtype=np.float64)
-            if array.shape != (len(boxes), length) or not np.isfinite(array).all():
-                raise ValueError(key)
-        for box in boxes:
-            if "tracking_name" not in box and "detection_name" not in box:
-                raise KeyError("detection_name")
-        return boxes, counts
-    except (KeyError, TypeError, ValueError, IndexError):
-        pass
+    """Find the boxes that lack a usable required field, report each, and keep the rest."""
     kept: list[Any] = []
     kept_counts: list[int] = []
     start = 0
@@ -339,17 +382,16 @@ def _dense_ids(values: list[Any]) -> tuple[np.ndarray, list[str]]:
 
 def _optional_vectors(values: list[Any], length: int, key: str, issues: IssueLog) -> np.ndarray:
     """An (n, length) float array; entries that are missing or malformed become NaN."""
-    try:
-        array = np.array(values, dtype=np.float64)
-        if array.shape == (len(values), length):
-            return array
-    except (TypeError, ValueError):
-        pass
+    stacked = _stack_vectors(values, length)
+    if stacked is not None:
+        return stacked
     array = np.full((len(values), length), np.nan)
     bad = 0
     for index, value in enumerate(values):
+        if value is None:
+            continue
         try:
-            array[index] = np.asarray(value, dtype=np.float64).reshape(length) if value is not None else np.nan
+            array[index] = np.asarray(value, dtype=np.float64).reshape(length)
         except (TypeError, ValueError):
             bad += 1
     if bad:
@@ -357,19 +399,44 @@ def _optional_vectors(values: list[Any], length: int, key: str, issues: IssueLog
     return array
 
 
-def _box_arrays(boxes: list[dict[str, Any]], issues: IssueLog) -> dict[str, Any]:
+def _scores(boxes: list[dict[str, Any]], issues: IssueLog) -> np.ndarray:
+    """``tracking_score``, else ``detection_score``, else NaN."""
+    scores = _optional_scalars([box.get("tracking_score") for box in boxes], "tracking_score", issues)
+    missing = np.isnan(scores)
+    if missing.any():
+        fallback = [box.get("detection_score") for box in boxes]
+        detection = _optional_scalars(fallback, "detection_score", issues)
+        scores = np.where(missing, detection, scores)
+    return scores
+
+
+def _optional_scalars(values: list[Any], key: str, issues: IssueLog) -> np.ndarray:
+    """An (n,) float array; None becomes NaN, and so does anything that is not a number."""
+    try:
+        array = np.array(values, dtype=np.float64)
+        if array.shape == (len(values),):
+            return array
+    except (TypeError, ValueError):
+        pass
+    numbers = [value if _is_finite_number(value) else None for value in values]
+    bad = sum(1 for value in values if value is not None and not _is_finite_number(value))
+    if bad:
+        issues.add(f"{bad} boxes have a malformed '{key}'; shown as unknown", "field")
+    return np.array(numbers, dtype=np.float64).reshape(len(values))
+
+
+def _box_arrays(
+    boxes: list[dict[str, Any]],
+    required: tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]],
+    issues: IssueLog,
+) -> dict[str, Any]:
     count = len(boxes)
-    centers = np.array([box["translation"] for box in boxes], dtype=np.float64).reshape(count, 3)
-    sizes = np.array([box["size"] for box in boxes], dtype=np.float64).reshape(count, 3)
-    rotations = np.array([box["rotation"] for box in boxes], dtype=np.float64).reshape(count, 4)
+    centers, sizes, rotations, names = required
     velocities = _optional_vectors([box.get("velocity") for box in boxes], 2, "velocity", issues)
     missing_velocity = int(np.isnan(velocities[:, 0]).sum())
     if missing_velocity:
         issues.add(f"{missing_velocity} boxes have no 'velocity'; their speed is unknown", "field")
-    scores = _optional_vectors(
-        [[box.get("tracking_score", box.get("detection_score"))] for box in boxes], 1, "score", issues
-    ).reshape(count)
-    names = [box.get("tracking_name") or box.get("detection_name") for box in boxes]
+    scores = _scores(boxes, issues)
     class_ids, class_names = _dense_ids(names)
     order = np.argsort(class_names)
     class_indices = np.argsort(order)[class_ids] if count else class_ids

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
 
 MAX_FAST_RECORD = 140  # every nested length must fit one varint byte
 _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -40,43 +41,39 @@ class FastScalars:
 
 def decode_fast(u8: npt.NDArray[np.uint8], starts: _IntArray, lengths: _IntArray) -> FastScalars:
     """Decode the records data[starts[i] : starts[i] + lengths[i]] that match a fast layout."""
-    limit = u8.size - 1
-    ok = (lengths >= 13) & (lengths <= MAX_FAST_RECORD)
-    head = _gather(u8, starts, 20, limit)
-    ok &= head[:, 0] == 0x09
+    head, ok = _gather(u8, starts, 20)
+    ok &= (lengths >= 13) & (lengths <= MAX_FAST_RECORD) & (head[:, 0] == 0x09)
     wall_times = head[:, 1:9].copy().view("<f8")[:, 0]
 
     has_step = head[:, 9] == 0x10
-    varint = head[:, 10:20]
-    ends = (varint & 0x80) == 0
-    ok &= ~has_step | ends.any(axis=1)
-    width = np.argmax(ends, axis=1) + 1
-    used = np.arange(10)[None, :] < width[:, None]
-    parts = (varint & 0x7F).astype(np.uint64) << (np.arange(10, dtype=np.uint64) * np.uint64(7))
-    steps = np.bitwise_or.reduce(np.where(used, parts, np.uint64(0)), axis=1).view(np.int64)
+    steps, width = _varints(head[:, 10:20])
+    ok &= ~has_step | (width > 0)
     steps = np.where(has_step, steps, 0)
     pos = np.where(has_step, 10 + width, 9)
 
-    frame = _gather(u8, starts + pos, 6, limit).astype(np.int64)
-    ok &= (frame[:, 0] == 0x2A) & (frame[:, 1] < 0x80) & (pos + 2 + frame[:, 1] == lengths)
+    frame_bytes, inside = _gather(u8, starts + pos, 6)
+    frame = frame_bytes.astype(np.int64)
+    ok &= inside & (frame[:, 0] == 0x2A) & (frame[:, 1] < 0x80) & (pos + 2 + frame[:, 1] == lengths)
     ok &= (frame[:, 2] == 0x0A) & (frame[:, 3] < 0x80) & (pos + 4 + frame[:, 3] == lengths)
     ok &= (frame[:, 4] == 0x0A) & (frame[:, 5] < 0x80)
     tag_starts = starts + pos + 6
     tag_lengths = frame[:, 5]
     after_tag = pos + 6 + tag_lengths
 
-    tail = _gather(u8, starts + after_tag, 17, limit)
+    tail, inside = _gather(u8, starts + after_tag, 16)
     simple = (tail[:, 0] == 0x15) & (after_tag + 5 == lengths)
     values = tail[:, 1:5].copy().view("<f4")[:, 0].astype(np.float64)
     is_tensor = _tensor_layout(tail, after_tag, lengths) & ~simple
     tensor_f32 = is_tensor & (tail[:, 3] == 1)
     tensor_f64 = is_tensor & (tail[:, 3] == 2)
-    values = np.where(tensor_f32, tail[:, 8:12].copy().view("<f4")[:, 0].astype(np.float64), values)
-    values = np.where(tensor_f64, tail[:, 8:16].copy().view("<f8")[:, 0], values)
-    ok &= simple | is_tensor
+    if tensor_f32.any():
+        values = np.where(tensor_f32, tail[:, 8:12].copy().view("<f4")[:, 0].astype(np.float64), values)
+    if tensor_f64.any():
+        values = np.where(tensor_f64, tail[:, 8:16].copy().view("<f8")[:, 0], values)
+    ok &= inside & (simple | is_tensor)
 
     rows = np.flatnonzero(ok)
-    tag_ids, tags, matched = _group_tags(u8, tag_starts[rows], tag_lengths[rows], limit)
+    tag_ids, tags, matched = _group_tags(u8, tag_starts[rows], tag_lengths[rows])
     rows, tag_ids = rows[matched], tag_ids[matched]
     return FastScalars(
         rows=rows,
@@ -87,6 +84,17 @@ def decode_fast(u8: npt.NDArray[np.uint8], starts: _IntArray, lengths: _IntArray
         wall_times=wall_times[rows],
         values=values[rows],
     )
+
+
+def _varints(columns: npt.NDArray[np.uint8]) -> tuple[_IntArray, _IntArray]:
+    """Decode a varint at the start of each row; width 0 means no terminating byte in the row."""
+    ends = (columns & 0x80) == 0
+    width = np.where(ends.any(axis=1), np.argmax(ends, axis=1) + 1, 0)
+    result = np.zeros(columns.shape[0], dtype=np.uint64)
+    for index in range(int(width.max(initial=0))):
+        part = (columns[:, index] & 0x7F).astype(np.uint64) << np.uint64(7 * index)
+        result |= np.where(index < width, part, np.uint64(0))
+    return result.view(np.int64), width
 
 
 def _tensor_layout(
@@ -110,16 +118,20 @@ def _tensor_layout(
     )
 
 
-def _gather(u8: npt.NDArray[np.uint8], starts: _IntArray, width: int, limit: int) -> npt.NDArray[np.uint8]:
-    """Bytes starts[i] .. starts[i] + width - 1 of every row; positions past the buffer read its last
-    byte (rows that would need them fail the layout's length checks anyway)."""
-    positions = starts[:, None] + np.arange(width)
-    np.minimum(positions, limit, out=positions)
-    return u8[positions]
+def _gather(
+    u8: npt.NDArray[np.uint8], starts: _IntArray, width: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """Bytes starts[i] .. starts[i] + width - 1 of every row, and which rows lie inside the buffer
+    (the others hold unrelated bytes and must be rejected by the caller)."""
+    last_start = u8.size - width
+    if last_start < 0:
+        return np.zeros((starts.size, width), dtype=np.uint8), np.zeros(starts.size, dtype=bool)
+    windows = sliding_window_view(u8, width)
+    return windows[np.minimum(starts, last_start)], starts <= last_start
 
 
 def _group_tags(
-    u8: npt.NDArray[np.uint8], tag_starts: _IntArray, tag_lengths: _IntArray, limit: int
+    u8: npt.NDArray[np.uint8], tag_starts: _IntArray, tag_lengths: _IntArray
 ) -> tuple[_IntArray, list[str], npt.NDArray[np.bool_]]:
     """Give each row a tag id; rows whose bytes differ from their hash group's first row are
     marked unmatched (a hash collision) and left to the general decoder."""
@@ -132,7 +144,7 @@ def _group_tags(
         padded = -(-max(length, 1) // 8) * 8
         raw = np.zeros((rows.size, padded), dtype=np.uint8)
         if length:
-            raw[:, :length] = _gather(u8, tag_starts[rows], length, limit)
+            raw[:, :length] = _gather(u8, tag_starts[rows], length)[0]
         words = raw.view(np.uint64)
         hashed = words[:, 0].copy()
         for column in range(1, words.shape[1]):

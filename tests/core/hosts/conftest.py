@@ -85,3 +85,9 @@ def standin_image(local_docker_session: HostSession) -> str:
 def tiny_registry() -> Iterator[TinyRegistry]:
     """A local registry with one image, Basic auth user ``$oauthtoken`` (like NGC)."""
     yield from serve_registry(TinyRegistry("tests/tiny", "v1", "$oauthtoken", "nvapi-test-key"))
+
+
+@pytest.fixture
+def open_registry() -> Iterator[TinyRegistry]:
+    """A local registry with one image that anyone may pull."""
+    yield from serve_registry(TinyRegistry("tests/open", "v2"), payload_size=1024 * 1024)

@@ -39,12 +39,15 @@ def _layer(payload_size: int) -> tuple[bytes, bytes]:
 
 @dataclass
 class TinyRegistry:
-    """The registry's image, credentials and what it saw; ``address`` is ``127.0.0.1:port``."""
+    """The registry's image, credentials and what it saw; ``address`` is ``127.0.0.1:port``.
+
+    Without a ``username`` anyone may pull.
+    """
 
     repository: str
     tag: str
-    username: str
-    password: str
+    username: str | None = None
+    password: str | None = None
     blobs: dict[str, bytes] = field(default_factory=dict)
     manifest: bytes = b""
     layer_bytes: int = 0
@@ -96,7 +99,7 @@ def _handler(registry: TinyRegistry) -> type[BaseHTTPRequestHandler]:
             given = self.headers.get("Authorization", "")
             if given:
                 registry.authorizations.append(given)
-            if given != expected:
+            if registry.username is not None and given != expected:
                 self._send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
                            {"WWW-Authenticate": 'Basic realm="tiny"', "Content-Type": "application/json"})
                 return

@@ -88,7 +88,7 @@ def test_run_passes_arguments_verbatim(local_session: HostSession, tmp_path: Pat
 def test_run_missing_program_and_timeout(local_session: HostSession) -> None:
     assert local_session.run(["no-such-program-here"]).exit_code == 127
     started = time.monotonic()
-    with pytest.raises(HostCommandTimeout, match="did not finish within 0.5 s on host 'local'"):
+    with pytest.raises(HostCommandTimeout, match=r"did not finish within 0\.5 s on host 'local'"):
         local_session.run(["sleep", "10"], timeout=0.5)
     assert time.monotonic() - started < 5
 
@@ -138,7 +138,8 @@ def test_permission_denied_on_the_socket_names_the_docker_group(local_docker_ses
             "from app.core.hosts.settings import HostConfig\n"
             "from app.core.hosts.errors import DockerPermissionDenied\n"
             f"session = open_session(HostConfig(name='local', socket_path={socket_path!r}))\n"
-            "try:\n    session.docker\nexcept DockerPermissionDenied as error:\n    print(type(error).__name__, error)\n")
+            "try:\n    session.docker\n"
+            "except DockerPermissionDenied as error:\n    print(type(error).__name__, error)\n")
     done = subprocess.run(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c", code],
         capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[3],

@@ -34,7 +34,7 @@ def test_progress_adds_up_bytes_over_layers() -> None:
     assert seen[5][:2] == (1500, 5000)
     assert seen[7][:2] == (4000, 5000)
     assert seen[8][:2] == (4000, 5000)
-    assert seen[-1] == (5000, 5000, "Status: Downloaded newer image for nvcr.io/nvidia/tao/tao-toolkit:7.1.0-pyt")
+    assert seen[-1] == (5000, 5000, RECORDED_PULL[-1]["status"])
     done = [step[0] for step in seen]
     assert done == sorted(done)
 
@@ -69,15 +69,16 @@ def test_ngc_credentials_only_for_nvcr(secrets: SecretStore, monkeypatch: pytest
 def _wrapped(inner: BaseException) -> Exception:
     """The shape docker-py gives a failed first contact: DockerException from requests' error."""
     import docker
-
     import urllib3
 
-    connection_error = requests.ConnectionError(urllib3.exceptions.ProtocolError("Connection aborted.", inner))
+    aborted = urllib3.exceptions.ProtocolError("Connection aborted.", inner)
+    connection_error = requests.ConnectionError(aborted)
     try:
         try:
             raise connection_error
         except requests.ConnectionError as error:
-            raise docker.errors.DockerException(f"Error while fetching server API version: {error}") from error
+            message = f"Error while fetching server API version: {error}"
+            raise docker.errors.DockerException(message) from error
     except docker.errors.DockerException as final:
         return final
 

@@ -23,11 +23,13 @@ pytestmark = pytest.mark.ssh
 def remote_config(namespace_host: NamespaceHost) -> Iterator[HostConfig]:
     server = namespace_host.server
     accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
-    yield HostConfig(name="remote", kind="ssh", ssh_host=server.host, ssh_port=server.port, ssh_user=server.user,
-                     key_file=str(server.client_key), workspace="/tmp", connect_timeout=1.5)
+    yield HostConfig(name="remote", kind="ssh", ssh_host=server.host, ssh_port=server.port,
+                     ssh_user=server.user, key_file=str(server.client_key), workspace="/tmp",
+                     connect_timeout=1.5)
 
 
-def test_connecting_to_a_silent_host_times_out(namespace_host: NamespaceHost, remote_config: HostConfig) -> None:
+def test_connecting_to_a_silent_host_times_out(namespace_host: NamespaceHost,
+                                                remote_config: HostConfig) -> None:
     namespace_host.cut_off()
     try:
         started = time.monotonic()
@@ -36,7 +38,8 @@ def test_connecting_to_a_silent_host_times_out(namespace_host: NamespaceHost, re
         assert time.monotonic() - started < 5
     finally:
         namespace_host.restore()
-    assert str(raised.value) == f"Cannot reach host 'remote' at {remote_config.ssh_host}:22: timed out after 1.5 s"
+    expected = f"Cannot reach host 'remote' at {remote_config.ssh_host}:22: timed out after 1.5 s"
+    assert str(raised.value) == expected
 
 
 def test_an_outage_during_a_session_is_reported_then_recovered(namespace_host: NamespaceHost,
@@ -48,7 +51,7 @@ def test_an_outage_during_a_session_is_reported_then_recovered(namespace_host: N
         namespace_host.cut_off()
         try:
             started = time.monotonic()
-            with pytest.raises(HostUnreachable, match="Host 'remote' .* did not answer within 1.5 s"):
+            with pytest.raises(HostUnreachable, match=r"Host 'remote' .* did not answer within 1\.5 s"):
                 session.stat("/etc")
             assert time.monotonic() - started < 5
         finally:

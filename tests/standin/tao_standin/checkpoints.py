@@ -7,6 +7,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,8 @@ def checkpoint_name(epoch: int, step: int) -> str:
 def save(path: Path, arrays: dict[str, np.ndarray], kind: str) -> None:
     """Write arrays to path atomically (readers never see half a file)."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays, **{FORMAT_KEY: np.array(kind)})
+    payload: dict[str, Any] = {**arrays, FORMAT_KEY: np.array(kind)}
+    np.savez(buffer, **payload)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(buffer.getvalue())
     os.replace(temporary, path)

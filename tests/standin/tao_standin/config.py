@@ -113,7 +113,9 @@ def resolve_interpolations(cfg: dict[str, Any]) -> dict[str, Any]:
         whole = _INTERPOLATION.fullmatch(value)
         if whole:
             return resolve(_reference(cfg, whole.group(1)), depth + 1)
-        return _INTERPOLATION.sub(lambda match: str(resolve(_reference(cfg, match.group(1)), depth + 1)), value)
+        return _INTERPOLATION.sub(
+            lambda match: str(resolve(_reference(cfg, match.group(1)), depth + 1)), value
+        )
 
     return {key: resolve(item) for key, item in resolved.items()}
 

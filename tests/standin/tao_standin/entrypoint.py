@@ -1,8 +1,6 @@
 """The console scripts TAO's images provide: pose_classification, sparse4d and annotations."""
 
-from __future__ import annotations
-
-from .runtime import Network, run
+from .runtime import Network, Subtask, run
 
 
 def pose_classification(argv: list[str] | None = None) -> int:
@@ -13,7 +11,7 @@ def pose_classification(argv: list[str] | None = None) -> int:
     from .pose.inference import inference
     from .pose.train import train
 
-    subtasks = {
+    subtasks: dict[str, Subtask] = {
         "train": train,
         "evaluate": evaluate,
         "inference": inference,
@@ -31,7 +29,13 @@ def sparse4d(argv: list[str] | None = None) -> int:
     from .sparse4d.quantize import quantize
     from .sparse4d.train import train
 
-    subtasks = {"train": train, "evaluate": evaluate, "inference": inference, "export": export, "quantize": quantize}
+    subtasks: dict[str, Subtask] = {
+        "train": train,
+        "evaluate": evaluate,
+        "inference": inference,
+        "export": export,
+        "quantize": quantize,
+    }
     return run(Network("sparse4d", "Sparse4D", subtasks), argv)
 
 

@@ -1,4 +1,4 @@
-"""What every stand-in task shares: TAO's command line, results folder, status file, GPU choice, exit codes."""
+"""What all stand-in tasks share: TAO's command line, results folder, status file, GPU choice, exit codes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import yaml
@@ -106,7 +106,7 @@ def _parse_args(network: Network, argv: list[str]) -> tuple[str, Path, list[str]
     return subtask, spec_path, overrides
 
 
-def _fail_early(network: Network, message: str) -> None:
+def _fail_early(network: Network, message: str) -> NoReturn:
     print(_usage(network))
     print(f"ERROR: {message}", flush=True)
     print("Execution status: FAIL", flush=True)
@@ -141,7 +141,7 @@ def _results_dir(cfg: dict[str, Any], task: str, in_task_folder: bool) -> Path:
         return Path(task_dir)
     top = cfg.get("results_dir")
     if not top or top == "???":
-        raise ConfigError("results_dir is not set: set results_dir or " f"{task}.results_dir")
+        raise ConfigError(f"results_dir is not set: set results_dir or {task}.results_dir")
     return Path(top) / task if in_task_folder else Path(top)
 
 

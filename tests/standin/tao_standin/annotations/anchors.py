@@ -19,7 +19,9 @@ def kmeans(points: np.ndarray, clusters: int, seed: int = 0) -> np.ndarray:
         centres[index] = points[pick]
         closest = np.minimum(closest, ((points - centres[index]) ** 2).sum(axis=1))
     for _ in range(ITERATIONS):
-        distances = (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1)[None, :]
+        distances = (
+            (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1)[None, :]
+        )
         assignment = distances.argmin(axis=1)
         moved = centres.copy()
         for index in np.unique(assignment):

@@ -55,7 +55,11 @@ def convert(context: TaskContext) -> None:
     if not root.is_dir():
         raise FileNotFoundError(f"aicity.root {root} does not exist")
     classes = _Classes(
-        list(context.get("aicity.class_config.CLASS_LIST", ["Person", "FourierGR1T2", "AgilityDigit", "Transporter"])),
+        list(
+            context.get(
+                "aicity.class_config.CLASS_LIST", ["Person", "FourierGR1T2", "AgilityDigit", "Transporter"]
+            )
+        ),
         dict(context.get("aicity.class_config.SUB_CLASS_DICT", {}) or {}),
     )
     splits = [part.strip() for part in str(context.get("aicity.split", "train")).split(",")]
@@ -64,27 +68,39 @@ def convert(context: TaskContext) -> None:
     train_boxes: list[np.ndarray] = []
     for split in splits:
         split_dir = root / split if split else root
-        scenes = sorted(path for path in split_dir.iterdir() if (path / "calibration.json").is_file()) \
-            if split_dir.is_dir() else []
+        scenes = (
+            sorted(path for path in split_dir.iterdir() if (path / "calibration.json").is_file())
+            if split_dir.is_dir()
+            else []
+        )
         if not scenes:
             raise FileNotFoundError(f"no scenes with a calibration.json in {split_dir}")
         for scene_dir in scenes:
             written = _convert_scene(context, scene_dir, split, classes, num_frames, object_ids)
             if split == "train":
-                train_boxes.extend(info["gt_boxes"] for infos in written for info in infos if "gt_boxes" in info)
+                train_boxes.extend(
+                    info["gt_boxes"] for infos in written for info in infos if "gt_boxes" in info
+                )
     _write_object_ids(context.results_dir, object_ids)
     if "train" in splits:
         _write_anchors(context, train_boxes)
 
 
 def _convert_scene(
-    context: TaskContext, scene_dir: Path, split: str, classes: _Classes, num_frames: int,
+    context: TaskContext,
+    scene_dir: Path,
+    split: str,
+    classes: _Classes,
+    num_frames: int,
     object_ids: dict[str, int],
 ) -> list[list[dict[str, Any]]]:
     cameras = _load_calibration(scene_dir / "calibration.json")
     ground_truth = _load_ground_truth(scene_dir / "ground_truth.json")
-    frames = sorted(int(frame) for frame in ground_truth) if ground_truth is not None else \
-        list(range(_frame_count(scene_dir, cameras)))
+    frames = (
+        sorted(int(frame) for frame in ground_truth)
+        if ground_truth is not None
+        else list(range(_frame_count(scene_dir, cameras)))
+    )
     if num_frames > 0:
         frames = frames[:num_frames]
     recentre = bool(context.get("aicity.recentering", True))
@@ -99,13 +115,17 @@ def _convert_scene(
         for frame in frames:
             info = _frame_info(context, scene_dir, sub_scene, group_name, group, frame, offset)
             if ground_truth is not None:
-                previous = _add_annotations(info, ground_truth.get(str(frame), []), classes, offset, previous,
-                                            object_ids)
+                previous = _add_annotations(
+                    info, ground_truth.get(str(frame), []), classes, offset, previous, object_ids
+                )
             infos.append(info)
         path = output_dir / f"{sub_scene}_infos_{split}.pkl"
         with open(path, "wb") as stream:
-            pickle.dump({"metadata": {"version": "2025", "split_type": split}, "infos": infos}, stream,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                {"metadata": {"version": "2025", "split_type": split}, "infos": infos},
+                stream,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         written.append(infos)
         message = f"Saved {len(infos)} frames of {sub_scene} ({len(group)} cameras) to {path}"
         print(message, flush=True)
@@ -124,7 +144,9 @@ def _load_calibration(path: Path) -> list[_Camera]:
             intrinsic = np.asarray(sensor["intrinsicMatrix"], dtype=np.float64).reshape(3, 3)
             extrinsic = np.asarray(sensor["extrinsicMatrix"], dtype=np.float64)
         except (KeyError, ValueError) as error:
-            raise ConfigError(f"{path}: camera {sensor.get('id')} has no usable intrinsic/extrinsic matrix") from error
+            raise ConfigError(
+                f"{path}: camera {sensor.get('id')} has no usable intrinsic/extrinsic matrix"
+            ) from error
         world_to_camera = np.eye(4)
         world_to_camera[: extrinsic.shape[0], :] = extrinsic.reshape(-1, 4)[:4]
         cameras.append(_Camera(str(sensor["id"]), intrinsic, world_to_camera))
@@ -153,7 +175,9 @@ def _frame_count(scene_dir: Path, cameras: list[_Camera]) -> int:
         return len(store.keys())
 
 
-def _camera_groups(context: TaskContext, scene: str, cameras: list[_Camera]) -> list[tuple[str, list[_Camera]]]:
+def _camera_groups(
+    context: TaskContext, scene: str, cameras: list[_Camera]
+) -> list[tuple[str, list[_Camera]]]:
     modes = [mode.strip() for mode in str(context.get("aicity.camera_grouping_mode", "") or "").split(",")]
     modes = [mode for mode in modes if mode]
     if not modes:
@@ -182,7 +206,12 @@ def _group_centre(group: list[_Camera]) -> np.ndarray:
 
 
 def _frame_info(
-    context: TaskContext, scene_dir: Path, sub_scene: str, group_name: str, group: list[_Camera], frame: int,
+    context: TaskContext,
+    scene_dir: Path,
+    sub_scene: str,
+    group_name: str,
+    group: list[_Camera],
+    frame: int,
     offset: np.ndarray,
 ) -> dict[str, Any]:
     token = f"{sub_scene}__{frame:09}"
@@ -213,15 +242,21 @@ def _depth_path(context: TaskContext, scene_dir: Path, camera: str, frame: int) 
     scene = scene_dir.name
     depth_format = str(context.get("aicity.depth_format", "h5"))
     if depth_format != "h5":
-        return f"{scene}/{camera}/distance_to_image_plane_png/distance_to_image_plane_{frame:05d}.{depth_format}"
+        return (
+            f"{scene}/{camera}/distance_to_image_plane_png/distance_to_image_plane_{frame:05d}.{depth_format}"
+        )
     if (scene_dir / "depth_maps").is_dir():
         return (f"{scene}/depth_maps/{camera}.h5", f"distance_to_image_plane_{frame:05d}.png")
     return (f"{scene}/{camera}", f"distance_to_image_plane_png/distance_to_image_plane_{frame:05d}.png")
 
 
 def _add_annotations(
-    info: dict[str, Any], objects: list[dict[str, Any]], classes: _Classes, offset: np.ndarray,
-    previous: dict[int, np.ndarray], object_ids: dict[str, int],
+    info: dict[str, Any],
+    objects: list[dict[str, Any]],
+    classes: _Classes,
+    offset: np.ndarray,
+    previous: dict[int, np.ndarray],
+    object_ids: dict[str, int],
 ) -> dict[int, np.ndarray]:
     boxes, names, instances, assets, velocities, visibility = [], [], [], [], [], []
     current: dict[int, np.ndarray] = {}
@@ -243,7 +278,9 @@ def _add_annotations(
         assets.append(object_ids.setdefault(asset, len(object_ids)))
         velocities.append(velocity)
         if "2d bounding box" in item and "2d bounding box visible" in item:
-            visibility.append(_visibility(item["2d bounding box"], item["2d bounding box visible"], info["cams"]))
+            visibility.append(
+                _visibility(item["2d bounding box"], item["2d bounding box visible"], info["cams"])
+            )
     info["instance_inds"] = np.asarray(instances, dtype=np.int64)
     info["asset_inds"] = np.asarray(assets, dtype=np.int64)
     info["gt_boxes"] = np.asarray(boxes, dtype=np.float64).reshape(-1, 7)
@@ -255,12 +292,18 @@ def _add_annotations(
     return current
 
 
-def _visibility(full: dict[str, list[float]], visible: dict[str, list[float]], cams: dict[str, Any]) -> dict[str, float]:
+def _visibility(
+    full: dict[str, list[float]], visible: dict[str, list[float]], cams: dict[str, Any]
+) -> dict[str, float]:
     def area(box: list[float]) -> float:
         return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
     return {
-        camera: (area(visible[camera]) / area(full[camera]) if camera in visible and area(full[camera]) > 0 else 0.0)
+        camera: (
+            area(visible[camera]) / area(full[camera])
+            if camera in visible and area(full[camera]) > 0
+            else 0.0
+        )
         for camera in cams
         if camera in full
     }
@@ -272,7 +315,9 @@ def _write_object_ids(results_dir: Path, object_ids: dict[str, int]) -> None:
         "max_object_id": max(object_ids.values(), default=-1),
         "objects": object_ids,
     }
-    (results_dir / "map_object_hash_to_object_id.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+    (results_dir / "map_object_hash_to_object_id.json").write_text(
+        json.dumps(content, indent=2), encoding="utf-8"
+    )
 
 
 def _write_anchors(context: TaskContext, boxes: list[np.ndarray]) -> None:

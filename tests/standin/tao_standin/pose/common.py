@@ -31,4 +31,7 @@ def load_classifier(context: TaskContext, key: str) -> tuple[Classifier, dict[st
 def warn_single_gpu(context: TaskContext, what: str) -> None:
     """Pose evaluation and inference run on one GPU, as TAO's do."""
     if len(context.gpu_ids) > 1:
-        print(f"Pose Classification does not support multi-GPU {what} at this time. Using GPU {context.gpu_ids[0]}.")
+        print(
+            f"Pose Classification does not support multi-GPU {what} at this time; "
+            f"using GPU {context.gpu_ids[0]}."
+        )

@@ -41,7 +41,9 @@ def load_split(data_path: str | None, label_path: str | None, section: str) -> S
     if label_path:
         names, labels = _load_labels(Path(label_path), section)
         if len(labels) != data.shape[0]:
-            raise ValueError(f"{label_path} has {len(labels)} labels but {path} has {data.shape[0]} sequences")
+            raise ValueError(
+                f"{label_path} has {len(labels)} labels but {path} has {data.shape[0]} sequences"
+            )
     return SkeletonSet(data, names, labels)
 
 
@@ -73,7 +75,8 @@ def check_batch(size: int, batch_size: int, devices: int, task: str) -> None:
     total = batch_size * devices
     if size < total:
         raise ValueError(
-            f"Dataset size ({size}) is smaller than the total batch size ({total}). Not enough data for {task}."
+            f"Dataset size ({size}) is smaller than the total batch size ({total}). "
+            f"Not enough data for {task}."
         )
 
 

@@ -69,7 +69,9 @@ def _poses_by_object(frames: list[Any], settings: _Settings) -> dict[int, list[n
             for item in frame.get("objects", []):
                 key = "pose3d" if settings.pose_type == "3dbp" else "pose25d"
                 if key not in item:
-                    raise KeyError(f"object {item.get('object_id')} in frame {frame.get('frame_num')} has no {key}")
+                    raise KeyError(
+                        f"object {item.get('object_id')} in frame {frame.get('frame_num')} has no {key}"
+                    )
                 pose = np.asarray(item[key], dtype=np.float64)
                 assert settings.num_joints == len(pose) // 4, (
                     f"num_joints {settings.num_joints} does not match the pose length {len(pose) // 4}"
@@ -99,7 +101,9 @@ def _windows(sequence: np.ndarray, settings: _Settings) -> list[np.ndarray]:
         chunk = sequence[:, start : start + settings.length]
         if chunk.shape[1] < settings.length_min:
             break
-        window = np.zeros((1, settings.channels, settings.length_max, settings.num_joints, 1), dtype=np.float32)
+        window = np.zeros(
+            (1, settings.channels, settings.length_max, settings.num_joints, 1), dtype=np.float32
+        )
         window[0, :, : chunk.shape[1], :, 0] = chunk
         windows.append(window)
         if start + settings.length >= frames:

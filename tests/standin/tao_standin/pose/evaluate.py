@@ -15,7 +15,8 @@ def evaluate(context: TaskContext) -> None:
     names = spec_class_names(context)
     model, _ = load_classifier(context, "evaluate.checkpoint")
     test_set = load_split(
-        context.get("evaluate.test_dataset.data_path"), context.get("evaluate.test_dataset.label_path"),
+        context.get("evaluate.test_dataset.data_path"),
+        context.get("evaluate.test_dataset.label_path"),
         "evaluate.test_dataset",
     )
     if not len(test_set.labels):

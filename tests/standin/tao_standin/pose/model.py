@@ -106,7 +106,9 @@ def batch_gradients(
 class LearningRateSchedule:
     """MultiStep (decay at `lr_steps` epochs) or AutoReduce (ReduceLROnPlateau on `lr_monitor`)."""
 
-    def __init__(self, base_lr: float, kind: str, steps: list[int], decay: float, patience: int, min_lr: float):
+    def __init__(
+        self, base_lr: float, kind: str, steps: list[int], decay: float, patience: int, min_lr: float
+    ):
         self.base_lr = base_lr
         self.kind = kind
         self.steps = sorted(int(step) for step in steps)

@@ -52,7 +52,8 @@ def train(context: TaskContext) -> None:
     devices = len(context.gpu_ids) * int(context.get("train.num_nodes", 1))
 
     train_set = load_split(
-        context.get("dataset.train_dataset.data_path"), context.get("dataset.train_dataset.label_path"),
+        context.get("dataset.train_dataset.data_path"),
+        context.get("dataset.train_dataset.label_path"),
         "dataset.train_dataset",
     )
     check_labels(train_set.labels, train_set.sample_names, len(names), "dataset.train_dataset.label_path")
@@ -63,8 +64,10 @@ def train(context: TaskContext) -> None:
         val_set = load_split(val_path, context.get("dataset.val_dataset.label_path"), "dataset.val_dataset")
         check_labels(val_set.labels, val_set.sample_names, len(names), "dataset.val_dataset.label_path")
         check_batch(len(val_set), batch_size, devices, "validation")
-    print(f"Train set: {len(train_set)} sequences of shape {train_set.data.shape[1:]}; "
-          f"validation set: {len(val_set) if val_set else 0}")
+    print(
+        f"Train set: {len(train_set)} sequences of shape {train_set.data.shape[1:]}; "
+        f"validation set: {len(val_set) if val_set else 0}"
+    )
 
     train_features = extract_features(train_set.data)
     val_features = extract_features(val_set.data) if val_set else None
@@ -132,7 +135,10 @@ def train(context: TaskContext) -> None:
         if val_kpi:
             context.status.write("Eval metrics generated.", kpi=val_kpi)
         shown = " ".join(f"{key}={value:.4f}" for key, value in {**train_kpi, **val_kpi}.items())
-        print(f"Epoch {epoch}/{num_epochs - 1}: step {state.global_step}/{max_step} lr={lr:.6g} {shown}", flush=True)
+        print(
+            f"Epoch {epoch}/{num_epochs - 1}: step {state.global_step}/{max_step} lr={lr:.6g} {shown}",
+            flush=True,
+        )
     writer.close()
     context.status.write("Training loop complete.")
 
@@ -165,8 +171,10 @@ def _resume(state: TrainState, path: Path | None) -> None:
         return
     arrays = checkpoints.load(path, CHECKPOINT_KIND)
     if arrays["weights"].shape != state.model.weights.shape:
-        raise ValueError(f"checkpoint {path} has weights {arrays['weights'].shape}, "
-                         f"the spec needs {state.model.weights.shape}")
+        raise ValueError(
+            f"checkpoint {path} has weights {arrays['weights'].shape}, "
+            f"the spec needs {state.model.weights.shape}"
+        )
     state.model = Classifier(arrays["weights"], arrays["bias"], arrays["feature_mean"], arrays["feature_std"])
     state.optimizer.velocity_weights = arrays["velocity_weights"]
     state.optimizer.velocity_bias = arrays["velocity_bias"]
@@ -195,10 +203,17 @@ def _arrays(state: TrainState, epoch: int) -> dict[str, np.ndarray]:
 
 
 def _log_epoch(
-    writer: EventFileWriter, step: int, epoch: int, lr: float, train_kpi: dict[str, float], val_kpi: dict[str, float]
+    writer: EventFileWriter,
+    step: int,
+    epoch: int,
+    lr: float,
+    train_kpi: dict[str, float],
+    val_kpi: dict[str, float],
 ) -> None:
     writer.add_scalars({"lr-SGD": lr, "epoch": float(epoch)}, step)
-    writer.add_scalars({"train_loss_epoch": train_kpi["train_loss"], "train_acc_1": train_kpi["train_acc"]}, step)
+    writer.add_scalars(
+        {"train_loss_epoch": train_kpi["train_loss"], "train_acc_1": train_kpi["train_acc"]}, step
+    )
     if val_kpi:
         writer.add_scalars({"val_loss": val_kpi["val_loss"], "val_acc@1": val_kpi["val_acc"]}, step)
     writer.flush()

@@ -48,11 +48,13 @@ def load_model(context: TaskContext, key: str) -> tuple[AnchorModel, dict[str, n
     """The anchor model stored in the checkpoint named by a spec key."""
     path = Path(str(require(context.cfg, key)))
     arrays = checkpoints.load(path, CHECKPOINT_KIND)
-    model = AnchorModel(arrays["anchors"], arrays["objectness"], arrays["class_logits"], arrays["log_depth"])
+    model = AnchorModel.from_arrays(arrays)
     classes = spec_classes(context)
     if model.class_logits.shape[1] != len(classes):
-        raise ValueError(f"checkpoint {path} was trained for {model.class_logits.shape[1]} classes, "
-                         f"dataset.classes lists {len(classes)}")
+        raise ValueError(
+            f"checkpoint {path} was trained for {model.class_logits.shape[1]} classes, "
+            f"dataset.classes lists {len(classes)}"
+        )
     print(f"Loaded checkpoint {path} (epoch {int(arrays['epoch'])}, step {int(arrays['global_step'])})")
     return model, arrays
 
@@ -78,7 +80,9 @@ def run_predictions(
     metrics = evaluate_detection(results, infos, classes)
     _write_json(folder / "metrics_summary.json", metrics["summary"])
     flat: dict[str, float] = metrics["flat"]
-    shown = flat if context.task == "evaluate" else {key: flat[key] for key in (f"{PREFIX}mAP", f"{PREFIX}NDS")}
+    shown = (
+        flat if context.task == "evaluate" else {key: flat[key] for key in (f"{PREFIX}mAP", f"{PREFIX}NDS")}
+    )
     for name, value in shown.items():
         print(f"{name}: {value:.4f}")
     return flat

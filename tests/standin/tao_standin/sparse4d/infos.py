@@ -42,13 +42,17 @@ def load_infos(ann_file: str, key: str) -> list[dict[str, Any]]:
         infos.extend(items)
     if not infos:
         raise ValueError(f"{key} {ann_file} holds no frames")
-    return sorted(infos, key=lambda info: (str(info.get("scene_name", "")), float(info.get("timestamp", 0.0))))
+    return sorted(
+        infos, key=lambda info: (str(info.get("scene_name", "")), float(info.get("timestamp", 0.0)))
+    )
 
 
 def gt_labels(info: dict[str, Any], classes: list[str]) -> np.ndarray:
     """Class index per ground-truth box; names not in dataset.classes get -1 (TAO's get_ann_info)."""
     names = info.get("gt_names", [])
-    return np.asarray([classes.index(str(name)) if str(name) in classes else -1 for name in names], dtype=np.int64)
+    return np.asarray(
+        [classes.index(str(name)) if str(name) in classes else -1 for name in names], dtype=np.int64
+    )
 
 
 def labelled_boxes(info: dict[str, Any], classes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,7 +84,9 @@ class DepthReader:
                 self._files[path] = self._h5py.File(path, "r")
             array = np.asarray(self._files[path][str(depth_map_path[1])], dtype=np.float64)
         else:
-            raise NotImplementedError(f"depth maps as image files ({depth_map_path}) are not read by the stand-in")
+            raise NotImplementedError(
+                f"depth maps as image files ({depth_map_path}) are not read by the stand-in"
+            )
         return float(np.clip(array / 1000.0, 0.1, MAX_DEPTH).mean())
 
     def close(self) -> None:

@@ -14,7 +14,13 @@ MIN_RECALL = 0.1
 MIN_PRECISION = 0.1
 MEAN_AP_WEIGHT = 5
 TP_ERRORS = ("trans_err", "scale_err", "orient_err", "vel_err", "attr_err")
-SHORT_NAMES = {"trans_err": "mATE", "scale_err": "mASE", "orient_err": "mAOE", "vel_err": "mAVE", "attr_err": "mAAE"}
+SHORT_NAMES = {
+    "trans_err": "mATE",
+    "scale_err": "mASE",
+    "orient_err": "mAOE",
+    "vel_err": "mAVE",
+    "attr_err": "mAAE",
+}
 PREFIX = "img_bbox_NuScenes/"
 
 
@@ -52,16 +58,21 @@ def _ground_truth(infos: list[dict[str, Any]], classes: list[str]) -> dict[str, 
 
 
 def _average_precision(precision: np.ndarray) -> float:
-    kept = precision[int(round(100 * MIN_RECALL)) + 1 :] - MIN_PRECISION
+    kept = precision[round(100 * MIN_RECALL) + 1 :] - MIN_PRECISION
     return float(max(0.0, np.clip(kept, 0, None).mean() / (1 - MIN_PRECISION)))
 
 
 def _class_metrics(
-    name: str, predictions: list[tuple[str, dict[str, Any]]], truth: dict[str, list[dict[str, Any]]], threshold: float
+    name: str,
+    predictions: list[tuple[str, dict[str, Any]]],
+    truth: dict[str, list[dict[str, Any]]],
+    threshold: float,
 ) -> tuple[float, dict[str, list[float]]]:
     gt_count = sum(1 for boxes in truth.values() for box in boxes if box["name"] == name)
-    ranked = sorted((item for item in predictions if item[1]["detection_name"] == name),
-                    key=lambda item: -item[1]["detection_score"])
+    ranked = sorted(
+        (item for item in predictions if item[1]["detection_name"] == name),
+        key=lambda item: -item[1]["detection_score"],
+    )
     taken: set[tuple[str, int]] = set()
     hits = np.zeros(len(ranked))
     errors: dict[str, list[float]] = {key: [] for key in TP_ERRORS}
@@ -89,15 +100,21 @@ def _class_metrics(
     precision = true_positives / np.arange(1, len(ranked) + 1)
     recall = true_positives / gt_count
     grid = np.linspace(0, 1, 101)
-    interpolated = np.array([precision[recall >= level].max() if (recall >= level).any() else 0.0 for level in grid])
+    interpolated = np.array(
+        [precision[recall >= level].max() if (recall >= level).any() else 0.0 for level in grid]
+    )
     return _average_precision(interpolated), errors
 
 
-def evaluate_detection(results: dict[str, Any], infos: list[dict[str, Any]], classes: list[str]) -> dict[str, Any]:
+def evaluate_detection(
+    results: dict[str, Any], infos: list[dict[str, Any]], classes: list[str]
+) -> dict[str, Any]:
     """Flat metrics with TAO's `img_bbox_NuScenes/` keys and the nuScenes metrics_summary document."""
     truth = _ground_truth(infos, classes)
     predictions = [(token, box) for token, boxes in results["results"].items() for box in boxes]
-    present = [name for name in classes if any(box["name"] == name for boxes in truth.values() for box in boxes)]
+    present = [
+        name for name in classes if any(box["name"] == name for boxes in truth.values() for box in boxes)
+    ]
     label_aps: dict[str, dict[str, float]] = {}
     label_tp: dict[str, dict[str, float]] = {}
     flat: dict[str, float] = {}
@@ -108,13 +125,17 @@ def evaluate_detection(results: dict[str, Any], infos: list[dict[str, Any]], cla
             label_aps[name][str(threshold)] = ap
             flat[f"{PREFIX}{name}_AP_dist_{threshold}"] = ap
             if threshold == TP_THRESHOLD:
-                label_tp[name] = {key: float(np.mean(values)) if values else 1.0 for key, values in errors.items()}
+                label_tp[name] = {
+                    key: float(np.mean(values)) if values else 1.0 for key, values in errors.items()
+                }
         for key, value in label_tp[name].items():
             flat[f"{PREFIX}{name}_{key}"] = value
     mean_dist_aps = {name: float(np.mean(list(aps.values()))) for name, aps in label_aps.items()}
     mean_ap = float(np.mean(list(mean_dist_aps.values()))) if mean_dist_aps else 0.0
-    tp_errors = {key: float(np.mean([label_tp[name][key] for name in present])) if present else 1.0
-                 for key in TP_ERRORS}
+    tp_errors = {
+        key: float(np.mean([label_tp[name][key] for name in present])) if present else 1.0
+        for key in TP_ERRORS
+    }
     tp_scores = {key: max(0.0, 1.0 - value) for key, value in tp_errors.items()}
     nd_score = (MEAN_AP_WEIGHT * mean_ap + sum(tp_scores.values())) / (MEAN_AP_WEIGHT + len(TP_ERRORS))
     for key, value in tp_errors.items():

@@ -33,5 +33,8 @@ def quantize(context: TaskContext) -> None:
     short_name = backend.split(".")[0]
     output = context.results_dir / f"quantized_model_{short_name}.pth"
     checkpoints.save(output, quantized, QUANTIZED_KIND)
-    print(f"Quantized ({backend}, {mode}, {context.get('quantize.algorithm', 'minmax')}) model saved to {output}")
+    print(
+        f"Quantized ({backend}, {mode}, {context.get('quantize.algorithm', 'minmax')}) "
+        f"model saved to {output}"
+    )
     context.status.write(f"Quantized model saved to {output}")

@@ -6,7 +6,6 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -16,8 +15,9 @@ from ..runtime import TaskContext
 from ..status import STARTED, format_duration
 from ..tfevents import EventFileWriter
 from .common import initial_anchors, run_predictions, spec_classes
-from .infos import DepthReader, labelled_boxes, load_infos
+from .infos import DepthReader, load_infos
 from .model import CHECKPOINT_KIND, PARAMETERS, AdamW, AnchorModel, learning_rate, step_losses
+from .sensors import observe
 
 LATEST = "sparse4d_model_latest.pth"
 
@@ -53,7 +53,9 @@ class _Settings:
         devices = len(context.gpu_ids) * int(context.get("train.num_nodes", 1))
         frames = int(context.get("dataset.num_frames", 200)) * int(context.get("dataset.num_bev_groups", 1))
         split_num = int(context.get("dataset.sequences.split_num", 100))
-        assert split_num >= batch_size, f"dataset.sequences.split_num ({split_num}) must be >= batch_size ({batch_size})"
+        assert split_num >= batch_size, (
+            f"dataset.sequences.split_num ({split_num}) must be >= batch_size ({batch_size})"
+        )
         return cls(
             num_epochs=int(context.get("train.num_epochs", 10)),
             batch_size=batch_size,
@@ -80,20 +82,28 @@ def train(context: TaskContext) -> None:
             f"Checkpoint interval {settings.interval} > Number of epochs {settings.num_epochs}."
         )
     classes = spec_classes(context)
-    infos = load_infos(str(require(context.cfg, "dataset.train_dataset.ann_file")), "dataset.train_dataset.ann_file")
-    frames = [_frame_targets(info, classes) for info in infos]
-    labelled = sum(len(labels) for _, labels in frames)
+    infos = load_infos(
+        str(require(context.cfg, "dataset.train_dataset.ann_file")), "dataset.train_dataset.ann_file"
+    )
+    frames = [observe(info, classes) for info in infos]
+    labelled = sum(len(frame.labels) for frame in frames)
     if labelled == 0:
         print(f"WARNING: no ground-truth box has a class in dataset.classes {classes}; nothing to learn")
     depth = DepthReader(str(require(context.cfg, "dataset.data_root")))
     model = AnchorModel.initial(initial_anchors(context), len(classes))
-    optimizer = AdamW.for_model(model, float(context.get("train.optim.weight_decay", 1e-3)),
-                                float(context.get("train.optim.grad_clip.max_norm", 25)))
+    optimizer = AdamW.for_model(
+        model,
+        float(context.get("train.optim.weight_decay", 1e-3)),
+        float(context.get("train.optim.grad_clip.max_norm", 25)),
+    )
     state = _State(model, optimizer)
     keeper = checkpoints.CheckpointKeeper(context.results_dir, LATEST, CHECKPOINT_KIND)
     _resume(state, keeper.resume_path(context.get("train.resume_training_checkpoint_path")))
     max_steps = settings.iterations * settings.num_epochs
-    print(f"Train set: {len(infos)} frames, {labelled} labelled boxes; {settings.iterations} iterations per epoch")
+    print(
+        f"Train set: {len(infos)} frames, {labelled} labelled boxes; "
+        f"{settings.iterations} iterations per epoch"
+    )
     writer = EventFileWriter(context.results_dir / "lightning_logs" / "version_1")
     epoch_pause = float(os.environ.get("TAODESK_STANDIN_EPOCH_SECONDS", "0") or 0)
     context.status.write("Starting Training Loop.", status=STARTED)
@@ -101,12 +111,27 @@ def train(context: TaskContext) -> None:
         started = time.time()
         sums: dict[str, float] = {}
         for _ in range(settings.iterations):
-            lr = learning_rate(state.global_step, max_steps, settings.base_lr, settings.warmup_iters,
-                               settings.warmup_ratio, settings.min_lr_ratio)
+            lr = learning_rate(
+                state.global_step,
+                max_steps,
+                settings.base_lr,
+                settings.warmup_iters,
+                settings.warmup_ratio,
+                settings.min_lr_ratio,
+            )
             batch = _batch(state.global_step, settings.batch_size, len(infos))
-            depths = [depth.mean_depth(cam["depth_map_path"]) for i in batch for cam in infos[i]["cams"].values()]
-            losses = step_losses(state.model, [frames[i] for i in batch], depths, settings.num_decoder,
-                                 settings.cls_weight, settings.box_weight, settings.depth_weight)
+            depths = [
+                depth.mean_depth(cam["depth_map_path"]) for i in batch for cam in infos[i]["cams"].values()
+            ]
+            losses = step_losses(
+                state.model,
+                [frames[i] for i in batch],
+                depths,
+                settings.num_decoder,
+                settings.cls_weight,
+                settings.box_weight,
+                settings.depth_weight,
+            )
             state.optimizer.step(state.model, losses.gradients, lr)
             writer.add_scalars({"lr": lr, **losses.values}, state.global_step)
             state.global_step += 1
@@ -117,8 +142,9 @@ def train(context: TaskContext) -> None:
         kpi = {name: value / settings.iterations for name, value in sums.items()}
         kpi["lr"] = lr
         if context.get("dataset.val_dataset.ann_file") and (epoch + 1) % settings.validation_interval == 0:
-            metrics = run_predictions(context, state.model, "dataset.val_dataset.ann_file",
-                                      context.results_dir / "val", True)
+            metrics = run_predictions(
+                context, state.model, "dataset.val_dataset.ann_file", context.results_dir / "val", True
+            )
             metrics["val_mAP"] = metrics.get("img_bbox_NuScenes/mAP", 0.0)
             writer.add_scalars(metrics, state.global_step - 1)
             kpi.update(metrics)
@@ -144,16 +170,14 @@ def train(context: TaskContext) -> None:
             },
             kpi=kpi,
         )
-        print(f"Epoch {epoch}/{settings.num_epochs - 1}: step {state.global_step}/{max_steps} "
-              f"loss={kpi['loss']:.4f} val_mAP={kpi.get('val_mAP', float('nan')):.4f}", flush=True)
+        print(
+            f"Epoch {epoch}/{settings.num_epochs - 1}: step {state.global_step}/{max_steps} "
+            f"loss={kpi['loss']:.4f} val_mAP={kpi.get('val_mAP', float('nan')):.4f}",
+            flush=True,
+        )
     depth.close()
     writer.close()
     context.status.write("Training loop complete.")
-
-
-def _frame_targets(info: dict[str, Any], classes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    boxes, labels, _ = labelled_boxes(info, classes)
-    return boxes[:, :3], labels
 
 
 def _batch(step: int, batch_size: int, count: int) -> list[int]:
@@ -164,10 +188,7 @@ def _batch(step: int, batch_size: int, count: int) -> list[int]:
 
 def _arrays(state: _State, epoch: int) -> dict[str, np.ndarray]:
     arrays = {
-        "anchors": state.model.anchors,
-        "objectness": state.model.objectness,
-        "class_logits": state.model.class_logits,
-        "log_depth": state.model.log_depth,
+        **state.model.as_arrays(),
         "epoch": np.array(epoch),
         "global_step": np.array(state.global_step),
         "optimizer_steps": np.array(state.optimizer.steps),
@@ -182,7 +203,7 @@ def _resume(state: _State, path: Path | None) -> None:
     if path is None:
         return
     arrays = checkpoints.load(path, CHECKPOINT_KIND)
-    state.model = AnchorModel(arrays["anchors"], arrays["objectness"], arrays["class_logits"], arrays["log_depth"])
+    state.model = AnchorModel.from_arrays(arrays)
     for name in PARAMETERS:
         state.optimizer.first[name] = arrays[f"adam_first.{name}"]
         state.optimizer.second[name] = arrays[f"adam_second.{name}"]

@@ -1,0 +1,1 @@
+"""The stand-in TAO image (tests only) and generators of small datasets in TAO's formats."""
