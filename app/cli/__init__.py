@@ -9,6 +9,9 @@ import sys
 COMMAND_MODULES = [
     "app.cli.skills_cmd",
     "app.cli.spec_cmd",
+    "app.cli.hosts_cmd",
+    "app.cli.run_cmd",
+    "app.cli.jobs_cmd",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,21 +23,30 @@ REPO = Path(__file__).resolve().parents[2]
 def standin_available() -> bool:
     """True when a Docker engine answers and the stand-in image is built."""
     try:
-        result = subprocess.run(["docker", "image", "inspect", STANDIN_IMAGE], capture_output=True, timeout=30)
+        result = subprocess.run(
+            ["docker", "image", "inspect", STANDIN_IMAGE], capture_output=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return result.returncode == 0
 
 
-needs_standin = pytest.mark.skipif(not standin_available(), reason="Docker engine or stand-in image not available")
+needs_standin = pytest.mark.skipif(
+    not standin_available(), reason="Docker engine or stand-in image not available"
+)
 
 
 def local_host(workspace: Path, name: str = "local") -> HostConfig:
     """The local engine with the stand-in image for both skills."""
     workspace.mkdir(parents=True, exist_ok=True)
-    return HostConfig(name=name, kind="local", workspace=str(workspace), shm_size="256m",
-                      default_images={skill: STANDIN_IMAGE for skill in SKILLS},
-                      extra_env={"TAODESK_STANDIN_EPOCH_SECONDS": "0"})
+    return HostConfig(
+        name=name,
+        kind="local",
+        workspace=str(workspace),
+        shm_size="256m",
+        default_images={skill: STANDIN_IMAGE for skill in SKILLS},
+        extra_env={"TAODESK_STANDIN_EPOCH_SECONDS": "0"},
+    )
 
 
 @pytest.fixture
@@ -50,7 +60,7 @@ def manager(tmp_path: Path) -> Iterator[JobManager]:
     for job in store.all():
         try:
             jobs.delete(job.id)
-        except Exception:  # noqa: BLE001 - best-effort clean-up of containers
+        except Exception:
             pass
     jobs.close()
     store.close()
@@ -66,8 +76,11 @@ def pose_overrides(data: PoseDataset, epochs: int = 4) -> list[str]:
     """Spec overrides pointing a pose spec at a generated dataset."""
     label_map = "{" + ", ".join(f"{k}: {v}" for k, v in data.label_map.items()) + "}"
     return [
-        f"train.num_epochs={epochs}", "train.checkpoint_interval=1", "dataset.batch_size=8",
-        f"dataset.num_classes={len(data.label_map)}", f"dataset.label_map={label_map}",
+        f"train.num_epochs={epochs}",
+        "train.checkpoint_interval=1",
+        "dataset.batch_size=8",
+        f"dataset.num_classes={len(data.label_map)}",
+        f"dataset.label_map={label_map}",
         f"dataset.train_dataset.data_path={data.data_path('train')}",
         f"dataset.train_dataset.label_path={data.label_path('train')}",
         f"dataset.val_dataset.data_path={data.data_path('val')}",

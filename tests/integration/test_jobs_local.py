@@ -11,7 +11,7 @@ from app.core.jobs.manager import JobManager, LaunchRequest
 from app.core.jobs.model import JobStatus
 from app.core.jobs.plan import LaunchError
 from app.core.specs.service import render_spec
-from tests.infra.jobs import manager, needs_standin, pose_data, pose_overrides  # noqa: F401 - fixtures
+from tests.infra.jobs import needs_standin, pose_overrides
 from tests.standin.make_pose_data import PoseDataset
 
 pytestmark = [pytest.mark.docker, needs_standin]
@@ -24,8 +24,9 @@ def _request(manager: JobManager, action: str, data: PoseDataset, **kwargs: obje
     return LaunchRequest(skill=POSE, action=action, host="local", spec=spec, **kwargs)  # type: ignore[arg-type]
 
 
-def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(manager: JobManager,
-                                                                      pose_data: PoseDataset) -> None:
+def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(
+    manager: JobManager, pose_data: PoseDataset
+) -> None:
     train = manager.launch(_request(manager, "train", pose_data))
     assert train.status is JobStatus.RUNNING and train.container_id
     container = manager.session("local").docker.containers.get(train.container_id)
@@ -37,7 +38,9 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(manager: 
     host_config = container.attrs["HostConfig"]
     limits = {u["Name"]: u["Soft"] for u in host_config["Ulimits"]}
     if any("memlock" in w for w in train.extra.get("warnings", [])):
-        assert limits == {"stack": 67108864}, "engine refused unlimited memlock: retried without it, and said so"
+        assert limits == {"stack": 67108864}, (
+            "engine refused unlimited memlock: retried without it, and said so"
+        )
     else:
         assert limits == {"memlock": -1, "stack": 67108864}
     mounts = {m["Source"]: m["RW"] for m in container.attrs["Mounts"]}
@@ -49,7 +52,11 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(manager: 
     log_text = manager.log(train.id).text()
     assert "Execution status: PASS" in log_text
     status_lines = Path(train.results_dir, "train", "status.json").read_text().splitlines()
-    assert any(json.loads(line).get("kpi", {}).get("val_loss") is not None for line in status_lines if "NaN" not in line)
+    assert any(
+        json.loads(line).get("kpi", {}).get("val_loss") is not None
+        for line in status_lines
+        if "NaN" not in line
+    )
     checkpoints = sorted(p.name for p in Path(train.results_dir, "train").glob("model_epoch_*.pth"))
     assert checkpoints[-1] == "model_epoch_003_step_00032.pth"
 
@@ -57,7 +64,9 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(manager: 
     assert "model_epoch_003_step_00032.pth" in evaluate.checkpoint
     evaluate = manager.follow(evaluate.id)
     assert evaluate.status is JobStatus.COMPLETED, manager.log(evaluate.id).text(last=40)
-    assert evaluate.parent_id == train.id and [j.id for j in manager.store.children(train.id)] == [evaluate.id]
+    assert evaluate.parent_id == train.id and [j.id for j in manager.store.children(train.id)] == [
+        evaluate.id
+    ]
 
     chosen = checkpoints[0]
     export = manager.launch(_request(manager, "export", pose_data, parent_id=train.id, checkpoint=chosen))
@@ -73,8 +82,9 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(manager: 
     assert len(predictions) == 24 and set(predictions) <= set(pose_data.label_map)
 
 
-def test_failure_gets_the_skill_hint_and_missing_image_is_refused(manager: JobManager,
-                                                                   pose_data: PoseDataset) -> None:
+def test_failure_gets_the_skill_hint_and_missing_image_is_refused(
+    manager: JobManager, pose_data: PoseDataset
+) -> None:
     request = _request(manager, "train", pose_data)
     request.spec.set("dataset.batch_size", 500)
     job = manager.follow(manager.launch(request).id)
@@ -101,22 +111,38 @@ def test_oom_is_reported_with_the_hint(manager: JobManager, pose_data: PoseDatas
     config = manager.hosts.get("local")
     config.extra_env["TAODESK_STANDIN_ALLOCATE_MB"] = "400"
     manager.hosts.put(config)
-    job = manager.wait(manager.launch(_request(manager, "train", pose_data, memory_limit="96m")).id, timeout=120)
+    job = manager.wait(
+        manager.launch(_request(manager, "train", pose_data, memory_limit="96m")).id, timeout=120
+    )
     assert job.status is JobStatus.FAILED and job.exit_code == 137
     assert "out of memory" in job.error_hint.lower()
 
 
-def test_gpu_job_on_an_engine_without_gpus_leaves_no_container(manager: JobManager, pose_data: PoseDataset,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpu_job_on_an_engine_without_gpus_leaves_no_container(
+    manager: JobManager, pose_data: PoseDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from app.core.hosts.gpus import GpuInfo, GpuInventory
 
-    fake = GpuInventory(gpus=[GpuInfo(index=0, name="Test GPU", memory_total_mib=16000, memory_used_mib=0,
-                                      utilization_percent=0, uuid="GPU-0")], note="")
+    fake = GpuInventory(
+        gpus=[
+            GpuInfo(
+                index=0,
+                name="Test GPU",
+                memory_total_mib=16000,
+                memory_used_mib=0,
+                utilization_percent=0,
+                uuid="GPU-0",
+            )
+        ],
+        note="",
+    )
     monkeypatch.setattr("app.core.jobs.manager.list_gpus", lambda session: fake)
     request = _request(manager, "train", pose_data, gpus=[0])
     with pytest.raises(LaunchError, match="cannot give GPUs"):
         manager.launch(request)
     client = manager.session("local").docker
-    leftovers = client.containers.list(all=True, filters={"label": f"taodesk.job={manager.store.all()[0].id}"})
+    leftovers = client.containers.list(
+        all=True, filters={"label": f"taodesk.job={manager.store.all()[0].id}"}
+    )
     assert leftovers == []
     assert manager.store.all()[0].status is JobStatus.FAILED

@@ -11,7 +11,9 @@
 #
 # Prints the image tag as the last line of its output.
 # Environment: TAODESK_STANDIN_MIRROR overrides the Debian mirror read from the apt sources,
-# TAODESK_STANDIN_CACHE the debootstrap package cache (default /var/cache/taodesk-standin).
+# TAODESK_STANDIN_CACHE the folder for the debootstrap package cache, logs and the build lock
+# (default /var/cache/taodesk-standin as root, ~/.cache/taodesk-standin otherwise). Building the base
+# needs root (debootstrap); reusing or rebuilding the thin layer only needs access to Docker.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
@@ -22,7 +24,13 @@ suite="bookworm"
 packages="python3,python3-numpy,python3-yaml,python3-h5py"
 # Bump when the way the base root file system is made or cleaned changes.
 base_recipe="1"
-cache_dir="${TAODESK_STANDIN_CACHE:-/var/cache/taodesk-standin}"
+if [ -n "${TAODESK_STANDIN_CACHE:-}" ]; then
+  cache_dir="$TAODESK_STANDIN_CACHE"
+elif [ "$(id -u)" -eq 0 ]; then
+  cache_dir="/var/cache/taodesk-standin"
+else
+  cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/taodesk-standin"
+fi
 
 log() { echo "[standin] $*" >&2; }
 

@@ -25,6 +25,30 @@ def ensure_standin_image() -> str:
     return completed.stdout.strip().splitlines()[-1]
 
 
+def start_container(
+    client: Any,
+    image: str,
+    command: list[str],
+    mounts: list[Path],
+    environment: dict[str, str] | None = None,
+    **options: Any,
+) -> Any:
+    """Start a command detached, as the calling user, without network, each mount at the same path."""
+    volumes = {str(path): {"bind": str(path), "mode": "rw"} for path in mounts}
+    env = {"HOME": str(mounts[0]) if mounts else "/tmp", **(environment or {})}
+    return client.containers.run(
+        image,
+        command,
+        detach=True,
+        user=f"{os.getuid()}:{os.getgid()}",
+        network_mode="none",
+        volumes=volumes,
+        environment=env,
+        labels=TEST_LABEL,
+        **options,
+    )
+
+
 @dataclass
 class ContainerResult:
     """How a stand-in container ended."""
@@ -43,23 +67,11 @@ def run_in_container(
     mem_limit: str | None = None,
     timeout: float = 120,
 ) -> ContainerResult:
-    """Run a command as the calling user, without network, with each mount at the same path inside."""
-    volumes = {str(path): {"bind": str(path), "mode": "rw"} for path in mounts}
-    env = {"HOME": str(mounts[0]) if mounts else "/tmp", **(environment or {})}
+    """Run a command to its end (see start_container) and collect exit code, logs and OOM flag."""
     options: dict[str, Any] = {}
     if mem_limit:
         options.update(mem_limit=mem_limit, memswap_limit=mem_limit)
-    container = client.containers.run(
-        image,
-        command,
-        detach=True,
-        user=f"{os.getuid()}:{os.getgid()}",
-        network_mode="none",
-        volumes=volumes,
-        environment=env,
-        labels=TEST_LABEL,
-        **options,
-    )
+    container = start_container(client, image, command, mounts, environment, **options)
     try:
         status = container.wait(timeout=timeout)
         container.reload()

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
-from .image import ContainerResult, run_in_container
+from .image import ContainerResult, run_in_container, start_container
 from .make_pose_data import PoseDataset, make_bodypose_json, make_pose_dataset
 from .make_scenes import make_aicity_root
 from .readers import load_infos_pickle, status_lines, tfevent_scalars
@@ -449,3 +450,36 @@ def test_sparse4d_convert_train_inference(docker_client: Any, standin_image: str
         )
         assert finished.exit_code == 0, finished.logs
         assert (tmp_path / "results" / output).stat().st_size > 0
+
+
+def test_running_train_can_be_watched_and_stopped(
+    docker_client: Any, standin_image: str, tmp_path: Path, pose_setup: tuple[Path, PoseDataset]
+) -> None:
+    spec, _ = pose_setup
+    status_file = tmp_path / "results" / "train" / "status.json"
+    container = start_container(
+        docker_client,
+        standin_image,
+        ["pose_classification", "train", "-e", str(spec), "train.num_epochs=20"],
+        [tmp_path],
+        environment={"TAODESK_STANDIN_EPOCH_SECONDS": "0.5"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        progress: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not progress:
+            time.sleep(0.2)
+            if status_file.exists():
+                progress = [line for line in status_lines(status_file) if line.get("epoch") is not None]
+        container.reload()
+        assert progress and container.status == "running", "status lines arrive while the job runs"
+        container.stop(timeout=10)
+        assert container.wait(timeout=30)["StatusCode"] == 143
+    finally:
+        container.remove(force=True)
+    last = status_lines(status_file)[-1]
+    assert last["status"] == "FAILURE" and last["message"].startswith("User/System interruption")
+    train_dir = tmp_path / "results" / "train"
+    saved = sorted(path.name for path in train_dir.glob("model_epoch_*.pth"))
+    assert saved, "a checkpoint is saved when training is interrupted"
+    assert os.readlink(train_dir / "pc_model_latest.pth") == saved[-1]

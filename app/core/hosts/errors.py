@@ -1,4 +1,9 @@
-"""Errors raised by host sessions, each with a plain-language message that names the host."""
+"""Errors raised by host sessions, each with a plain-language message that names the host.
+
+Network and file errors are also `OSError` subclasses (`ConnectionError`, `TimeoutError`,
+`FileNotFoundError`), so code written against plain file access (the telemetry readers'
+`ByteSource`) handles them without knowing about hosts.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ class HostError(Exception):
         self.host_name = host_name
 
 
-class HostUnreachable(HostError):
+class HostUnreachable(HostError, ConnectionError):
     """The host could not be reached over the network (refused, timed out, no route, unknown name)."""
 
 
@@ -57,7 +62,7 @@ class HostKeyMismatch(HostError):
         self.got_fingerprint = got_fingerprint
 
 
-class HostCommandTimeout(HostError):
+class HostCommandTimeout(HostError, TimeoutError):
     """A command on the host did not finish in the time allowed."""
 
 
@@ -69,7 +74,7 @@ class HostFileTooLarge(HostError):
     """A file is larger than the caller allowed to read at once."""
 
 
-class HostFileError(HostError):
+class HostFileError(HostError, OSError):
     """A file operation on the host failed (permissions, not a folder, disk full ...)."""
 
 

@@ -63,8 +63,8 @@ class LocalHostSession(HostSession):
         return FileStat(info.st_size, info.st_mtime, stat_flags.S_ISDIR(info.st_mode), info.st_mode,
                         info.st_uid, info.st_gid)
 
-    def list_dir(self, path: HostPath) -> list[DirEntry]:
-        """The entries of a folder, sorted by name; `HostPathNotFound` if it does not exist."""
+    def list_entries(self, path: HostPath) -> list[DirEntry]:
+        """Files and subfolders of a folder, sorted by name; `HostPathNotFound` if it does not exist."""
         entries: list[DirEntry] = []
         with self._file_errors(path), os.scandir(path) as scan:
             for item in scan:
@@ -73,7 +73,7 @@ class LocalHostSession(HostSession):
                 except FileNotFoundError:
                     continue  # removed while listing, or a dangling link
                 entries.append(DirEntry(item.name, info.st_size, info.st_mtime,
-                                        stat_flags.S_ISDIR(info.st_mode)))
+                                        stat_flags.S_ISDIR(info.st_mode), stat_flags.S_ISREG(info.st_mode)))
         return sorted(entries, key=lambda entry: entry.name)
 
     def read_range(self, path: HostPath, offset: int, size: int) -> bytes:

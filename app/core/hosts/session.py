@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from app.core.hosts.errors import HostFileTooLarge
 from app.core.hosts.settings import HostConfig
+from app.core.telemetry.files import FileEntry
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
     from app.core.hosts.secrets import SecretStore
+    from app.core.telemetry.files import ByteSource
 
 HostPath = str | os.PathLike[str]
 DEFAULT_MAX_READ = 64 * 1024 * 1024
@@ -35,12 +37,13 @@ class FileStat:
 
 @dataclass(frozen=True, slots=True)
 class DirEntry:
-    """One entry of a folder listing (symbolic links are followed)."""
+    """One entry of a folder listing, files and subfolders (symbolic links are followed)."""
 
     name: str
     size: int
     mtime: float
     is_dir: bool
+    is_file: bool
 
 
 class CommandResult(NamedTuple):
@@ -89,8 +92,13 @@ class HostSession(ABC):
         return self.stat(path) is not None
 
     @abstractmethod
-    def list_dir(self, path: HostPath) -> list[DirEntry]:
-        """The entries of a folder, sorted by name; `HostPathNotFound` if it does not exist."""
+    def list_entries(self, path: HostPath) -> list[DirEntry]:
+        """Files and subfolders of a folder, sorted by name; `HostPathNotFound` if it does not exist."""
+
+    def list_dir(self, path: HostPath) -> list[FileEntry]:
+        """The regular files directly inside a folder, sorted by name (the telemetry `ByteSource` call)."""
+        return [FileEntry(entry.name, entry.size, entry.mtime) for entry in self.list_entries(path)
+                if entry.is_file]
 
     @abstractmethod
     def read_range(self, path: HostPath, offset: int, size: int) -> bytes:
@@ -164,3 +172,10 @@ def open_session(config: HostConfig, secrets: SecretStore | None = None) -> Host
     from app.core.hosts.local import LocalHostSession
 
     return LocalHostSession(config)
+
+
+if TYPE_CHECKING:
+
+    def _is_a_byte_source(session: HostSession) -> ByteSource:
+        """Checked by mypy only: a session serves the telemetry readers as it is."""
+        return session

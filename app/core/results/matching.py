@@ -1,8 +1,11 @@
 """Ground truth against predictions, frame by frame: hits, false positives, misses, identity switches.
 
-Matching is class-agnostic by centre distance in the ground plane (x, y), as nuScenes'
-``center_distance``, with a 2 m threshold (TAO's ``dist_th_tp``). Predictions are taken in
-descending score order and each takes the nearest unmatched ground-truth box within the threshold.
+Matching is by centre distance in the ground plane (x, y), as nuScenes' ``center_distance``, with a
+2 m threshold (TAO's ``dist_th_tp``), between boxes of the same class. Class names are compared
+without case, spaces, ``_`` or ``-`` (``Person`` = ``person``, ``gr1_t2`` = ``GR1T2``); when no
+predicted class matches any ground-truth class at all, matching falls back to ignoring classes
+(with a warning). Predictions are taken in descending score order and each takes the nearest
+unmatched ground-truth box within the threshold.
 An identity switch is a ground-truth instance whose matched track id differs from the track id of
 its previous match (its previous match in any earlier frame of the same scene).
 """
@@ -24,14 +27,21 @@ def match_by_distance(
     pred_centers: np.ndarray,
     pred_scores: np.ndarray,
     threshold: float = DEFAULT_DISTANCE_THRESHOLD,
+    gt_classes: np.ndarray | None = None,
+    pred_classes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """For each ground-truth box, the index of its matched prediction, or -1 (a miss)."""
+    """For each ground-truth box, the index of its matched prediction, or -1 (a miss).
+
+    With ``gt_classes`` and ``pred_classes`` (ints in one vocabulary), only equal classes match.
+    """
     gt_xy = np.asarray(gt_centers, dtype=np.float64).reshape(-1, 3)[:, :2]
     pred_xy = np.asarray(pred_centers, dtype=np.float64).reshape(-1, 3)[:, :2]
     gt_to_pred = np.full(len(gt_xy), -1, dtype=np.int64)
     if len(gt_xy) == 0 or len(pred_xy) == 0:
         return gt_to_pred
     distances = np.linalg.norm(pred_xy[:, None, :] - gt_xy[None, :, :], axis=2)
+    if gt_classes is not None and pred_classes is not None:
+        distances[np.asarray(pred_classes)[:, None] != np.asarray(gt_classes)[None, :]] = np.inf
     scores = np.nan_to_num(np.asarray(pred_scores, dtype=np.float64), nan=-np.inf)
     taken = np.zeros(len(gt_xy), dtype=bool)
     for pred in np.argsort(-scores, kind="stable"):
@@ -105,8 +115,16 @@ class MatchSummary:
         return 1.0 - (totals["fn"] + totals["fp"] + totals["idsw"]) / self.num_gt
 
 
+def normalized_class_name(name: str) -> str:
+    """A class name compared loosely: lower case, without spaces, ``_`` or ``-``."""
+    return "".join(char for char in name.lower() if char not in " _-")
+
+
 def match_results(
-    tracks: TrackResults, infos: InfosData, threshold: float = DEFAULT_DISTANCE_THRESHOLD
+    tracks: TrackResults,
+    infos: InfosData,
+    threshold: float = DEFAULT_DISTANCE_THRESHOLD,
+    class_aware: bool = True,
 ) -> MatchSummary:
     """Match every infos frame that has ground truth against the predictions for the same token."""
     frames: list[FrameMatch] = []
@@ -114,14 +132,35 @@ def match_results(
     num_gt = 0
     evaluated = [frame for frame in infos.frames if frame.has_ground_truth]
     warnings = [] if evaluated else ["the infos hold no ground truth: nothing to compare against"]
+    vocabulary = {normalized_class_name(name): index for index, name in enumerate(tracks.class_names)}
+    pred_class_ids = np.array(
+        [vocabulary[normalized_class_name(name)] for name in tracks.class_names], dtype=np.int64
+    )
+    gt_names = {normalized_class_name(name) for frame in evaluated for name in frame.gt_names}
+    if class_aware and tracks.class_names and not gt_names & set(vocabulary):
+        warnings.append(
+            f"no predicted class ({', '.join(tracks.class_names)}) matches a ground-truth class "
+            f"({', '.join(sorted(gt_names))}); boxes are matched regardless of class"
+        )
+        class_aware = False
     for info in evaluated:
         index = tracks.token_index.get(info.token)
         if index is None:
             centers, scores, track_ids = np.zeros((0, 3)), np.zeros(0), np.zeros(0, dtype=np.int64)
+            pred_classes = np.zeros(0, dtype=np.int64)
         else:
             boxes = tracks.frame(index)
             centers, scores, track_ids = boxes.centers, boxes.scores, boxes.track_ids
-        gt_to_pred = match_by_distance(info.gt_boxes[:, :3], centers, scores, threshold)
+            pred_classes = pred_class_ids[boxes.class_indices]
+        if class_aware:
+            gt_classes = np.array(
+                [vocabulary.get(normalized_class_name(name), -1) for name in info.gt_names], dtype=np.int64
+            )
+            gt_to_pred = match_by_distance(
+                info.gt_boxes[:, :3], centers, scores, threshold, gt_classes, pred_classes
+            )
+        else:
+            gt_to_pred = match_by_distance(info.gt_boxes[:, :3], centers, scores, threshold)
         pred_matched = np.zeros(len(scores), dtype=bool)
         pred_matched[gt_to_pred[gt_to_pred >= 0]] = True
         switched = []

@@ -10,7 +10,6 @@ Neither needs TensorFlow, TensorBoard or a protobuf runtime.
 
 from __future__ import annotations
 
-import functools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,23 +22,25 @@ from google_crc32c import value as crc32c
 from app.core.telemetry.event_decode import SCALARS_PLUGIN, MalformedEvent, decode_event_scalars
 from app.core.telemetry.event_fastpath import decode_fast
 from app.core.telemetry.problems import ReadProblem, report
+from app.core.telemetry.record_index import (
+    FOOTER_BYTES,
+    HEADER_BYTES,
+    MAX_RECORD_BYTES,
+    find_record_header,
+    index_records,
+    mask_crcs,
+    masked_crc32c,
+    u32_at,
+)
 from app.core.telemetry.series import ScalarPoint, ScalarSeries
 
-MAX_RECORD_BYTES = 256 << 20
 _HEADER = struct.Struct("<QI")
-_HEADER_BYTES = 12
-_FOOTER_BYTES = 4
-_MASK_DELTA = 0xA282EAD8
+_HEADER_BYTES = HEADER_BYTES
+_FOOTER_BYTES = FOOTER_BYTES
 _DECODE_BATCH = 65536
 _EMPTY = np.empty(0, dtype=np.int64)
 
 _IntArray = npt.NDArray[np.int64]
-
-
-def masked_crc32c(data: bytes) -> int:
-    """TFRecord's masked CRC32C of `data`."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,21 @@ class TFRecordStream:
 
     def _frame(self, buffer: bytes) -> tuple[_IntArray, _IntArray, int]:
         """Split `buffer` into complete records; return their starts, lengths and bytes consumed."""
-        end = len(buffer)
         pos = self._scan(buffer, 0) if self._resyncing else 0
+        indexed = None if self._resyncing else index_records(buffer, pos)
+        if indexed is None:
+            return self._frame_one_by_one(buffer, pos)
+        index_starts, index_lengths, pos = indexed
+        index_starts, index_lengths = self._checked(
+            buffer, index_starts, index_lengths, _data_crcs(buffer, index_starts, index_lengths)
+        )
+        rest_starts, rest_lengths, consumed = self._frame_one_by_one(buffer, pos)
+        starts = np.concatenate((index_starts, rest_starts))
+        return starts, np.concatenate((index_lengths, rest_lengths)), consumed
+
+    def _frame_one_by_one(self, buffer: bytes, pos: int) -> tuple[_IntArray, _IntArray, int]:
+        """The sequential walk: checks every header, reports corruption and resynchronises."""
+        end = len(buffer)
         starts: list[int] = []
         lengths: list[int] = []
         crcs: list[int] = []
@@ -162,28 +176,30 @@ class TFRecordStream:
             pos = stop
         else:
             self._needed = _HEADER_BYTES
-        checked_starts, checked_lengths = self._checked(buffer, starts, lengths, crcs)
+        checked_starts, checked_lengths = self._checked(
+            buffer,
+            np.array(starts, dtype=np.int64),
+            np.array(lengths, dtype=np.int64),
+            np.array(crcs, dtype=np.uint32),
+        )
         return checked_starts, checked_lengths, pos
 
     def _checked(
-        self, buffer: bytes, starts: list[int], lengths: list[int], crcs: list[int]
+        self, buffer: bytes, starts: _IntArray, lengths: _IntArray, crcs: npt.NDArray[np.uint32]
     ) -> tuple[_IntArray, _IntArray]:
         """Drop (and report) the records whose data checksum does not match."""
-        if not starts:
+        if not starts.size:
             return _EMPTY, _EMPTY
-        start_arr = np.array(starts, dtype=np.int64)
-        length_arr = np.array(lengths, dtype=np.int64)
-        computed = _mask(np.array(crcs, dtype=np.uint32))
-        stored = _u32_at(np.frombuffer(buffer, dtype=np.uint8), start_arr + length_arr)
-        bad = computed != stored
+        stored = u32_at(np.frombuffer(buffer, dtype=np.uint8), starts + lengths)
+        bad = mask_crcs(crcs) != stored
         if not bad.any():
-            return start_arr, length_arr
+            return starts, lengths
         for index in np.flatnonzero(bad).tolist():
             self.report_problem(
-                self._pending_offset + starts[index] - _HEADER_BYTES,
-                f"corrupt record (data checksum mismatch); skipped its {lengths[index]} bytes",
+                self._pending_offset + int(starts[index]) - _HEADER_BYTES,
+                f"corrupt record (data checksum mismatch); skipped its {int(lengths[index])} bytes",
             )
-        return start_arr[~bad], length_arr[~bad]
+        return starts[~bad], lengths[~bad]
 
     def _scan(self, buffer: bytes, start: int) -> int:
         """Position of the first valid header at or after `start`; if none is complete yet, keep
@@ -200,50 +216,13 @@ class TFRecordStream:
         report(self.problems, ReadProblem(self.source_name, message, offset=offset))
 
 
-@functools.cache
-def _header_crc_tables() -> tuple[npt.NDArray[np.uint32], int]:
-    """CRC32C is affine: crc(m) = crc(0^8) ^ XOR_j table[j][m[j]] for 8-byte messages m."""
-    zero = crc32c(bytes(8))
-    tables = np.zeros((8, 256), dtype=np.uint32)
-    message = bytearray(8)
-    for position in range(8):
-        for byte in range(256):
-            message[position] = byte
-            tables[position, byte] = crc32c(bytes(message)) ^ zero
-        message[position] = 0
-    return tables, zero
-
-
-def find_record_header(buffer: bytes, start: int) -> int | None:
-    """The first position >= start holding a record header with a valid length checksum and a
-    plausible length (vectorised over windows of the buffer)."""
-    u8 = np.frombuffer(buffer, dtype=np.uint8)
-    tables, zero = _header_crc_tables()
-    window = 4096
-    while start + _HEADER_BYTES <= len(buffer):
-        stop = min(len(buffer), start + window + _HEADER_BYTES - 1)
-        positions = np.arange(start, stop - _HEADER_BYTES + 1, dtype=np.int64)
-        crc = np.full(positions.size, zero, dtype=np.uint32)
-        for offset in range(8):
-            crc ^= tables[offset][u8[positions + offset]]
-        hits = np.flatnonzero(_mask(crc) == _u32_at(u8, positions + 8))
-        for hit in positions[hits].tolist():
-            if int.from_bytes(buffer[hit : hit + 8], "little") <= MAX_RECORD_BYTES:
-                return int(hit)
-        start = stop - _HEADER_BYTES + 1
-        window *= 4
-    return None
-
-
-def _mask(crc: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(_MASK_DELTA)
-
-
-def _u32_at(u8: npt.NDArray[np.uint8], positions: _IntArray) -> npt.NDArray[np.uint32]:
-    value = u8[positions].astype(np.uint32)
-    for shift in (1, 2, 3):
-        value |= u8[positions + shift].astype(np.uint32) << np.uint32(8 * shift)
-    return value
+def _data_crcs(buffer: bytes, starts: _IntArray, lengths: _IntArray) -> npt.NDArray[np.uint32]:
+    """Raw CRC32C of every record's data."""
+    ends = (starts + lengths).tolist()
+    return np.array(
+        [crc32c(buffer[start:end]) for start, end in zip(starts.tolist(), ends, strict=True)],
+        dtype=np.uint32,
+    )
 
 
 @dataclass(frozen=True, slots=True)

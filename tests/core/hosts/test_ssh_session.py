@@ -241,7 +241,7 @@ def test_many_docker_calls_and_file_calls_stay_within_the_servers_session_limit(
     import docker
 
     with open_session(ssh_host_config) as session:
-        for attempt in range(25):
+        for attempt in range(12):
             with pytest.raises(docker.errors.NotFound):
                 session.docker.containers.get(f"taodesk-no-such-container-{attempt}")
             session.docker.containers.list(all=True, filters={"label": [f"taodesk.none={attempt}"]})

@@ -122,9 +122,7 @@ def _convert_scene(
         path = output_dir / f"{sub_scene}_infos_{split}.pkl"
         with open(path, "wb") as stream:
             pickle.dump(
-                {"metadata": {"version": "2025", "split_type": split}, "infos": infos},
-                stream,
-                protocol=pickle.HIGHEST_PROTOCOL,
+                {"metadata": {"version": "2025", "split_type": split}, "infos": infos}, stream, protocol=4
             )
         written.append(infos)
         message = f"Saved {len(infos)} frames of {sub_scene} ({len(group)} cameras) to {path}"

@@ -85,61 +85,67 @@ def train(context: TaskContext) -> None:
     _write_hparams(context)
     context.status.write("Starting Training Loop.", status=STARTED)
 
-    for epoch in range(state.next_epoch, num_epochs):
-        started = time.time()
-        lr = state.schedule.lr_for_epoch(epoch)
-        state.optimizer.lr = lr
-        rng = np.random.default_rng([max(seed, 0), epoch]) if seed >= 0 else np.random.default_rng()
-        order = rng.permutation(len(train_set))
-        standardised = state.model.standardise(train_features)
-        losses, accuracies = [], []
-        for batch in range(steps_per_epoch):
-            rows = order[batch * batch_size * devices : (batch + 1) * batch_size * devices]
-            loss, accuracy, grad_w, grad_b = batch_gradients(
-                state.model, standardised[rows], train_set.labels[rows], dropout, rng
-            )
-            state.optimizer.step(state.model, grad_w, grad_b)
-            writer.add_scalar("train_loss_step", loss, state.global_step)
-            state.global_step += 1
-            losses.append(loss)
-            accuracies.append(accuracy)
-            if interval_unit == "step" and state.global_step % interval == 0:
+    try:
+        for epoch in range(state.next_epoch, num_epochs):
+            started = time.time()
+            lr = state.schedule.lr_for_epoch(epoch)
+            state.optimizer.lr = lr
+            rng = np.random.default_rng([max(seed, 0), epoch]) if seed >= 0 else np.random.default_rng()
+            order = rng.permutation(len(train_set))
+            standardised = state.model.standardise(train_features)
+            losses, accuracies = [], []
+            for batch in range(steps_per_epoch):
+                rows = order[batch * batch_size * devices : (batch + 1) * batch_size * devices]
+                loss, accuracy, grad_w, grad_b = batch_gradients(
+                    state.model, standardised[rows], train_set.labels[rows], dropout, rng
+                )
+                state.optimizer.step(state.model, grad_w, grad_b)
+                writer.add_scalar("train_loss_step", loss, state.global_step)
+                state.global_step += 1
+                losses.append(loss)
+                accuracies.append(accuracy)
+                if interval_unit == "step" and state.global_step % interval == 0:
+                    keeper.save(_arrays(state, epoch), epoch, state.global_step)
+            train_kpi = {"train_loss": float(np.mean(losses)), "train_acc": float(np.mean(accuracies))}
+            val_kpi: dict[str, float] = {}
+            if val_set is not None and val_features is not None and (epoch + 1) % validation_interval == 0:
+                val_loss, val_acc = state.model.loss_and_accuracy(val_features, val_set.labels)
+                val_kpi = {"val_loss": val_loss, "val_acc": val_acc}
+            state.schedule.observe({**train_kpi, **val_kpi}.get(lr_monitor, train_kpi["train_loss"]))
+            if epoch_pause > 0:
+                time.sleep(epoch_pause)
+            _log_epoch(writer, state.global_step - 1, epoch, lr, train_kpi, val_kpi)
+            state.next_epoch = epoch + 1
+            if interval_unit == "epoch" and (epoch + 1) % interval == 0:
                 keeper.save(_arrays(state, epoch), epoch, state.global_step)
-        train_kpi = {"train_loss": float(np.mean(losses)), "train_acc": float(np.mean(accuracies))}
-        val_kpi: dict[str, float] = {}
-        if val_set is not None and val_features is not None and (epoch + 1) % validation_interval == 0:
-            val_loss, val_acc = state.model.loss_and_accuracy(val_features, val_set.labels)
-            val_kpi = {"val_loss": val_loss, "val_acc": val_acc}
-        state.schedule.observe({**train_kpi, **val_kpi}.get(lr_monitor, train_kpi["train_loss"]))
-        if epoch_pause > 0:
-            time.sleep(epoch_pause)
-        _log_epoch(writer, state.global_step - 1, epoch, lr, train_kpi, val_kpi)
-        state.next_epoch = epoch + 1
-        if interval_unit == "epoch" and (epoch + 1) % interval == 0:
-            keeper.save(_arrays(state, epoch), epoch, state.global_step)
-        keeper.end_of_epoch(_arrays(state, epoch))
-        elapsed = time.time() - started
-        context.status.write(
-            "Training loop in progress",
-            data={
-                "epoch": epoch,
-                "step": state.global_step,
-                "max_epoch": num_epochs - 1,
-                "max_step": max_step,
-                "time_per_epoch": format_duration(elapsed),
-                "time_per_step": format_duration(elapsed / max(steps_per_epoch, 1)),
-                "eta": format_duration(elapsed * (num_epochs - 1 - epoch)),
-            },
-        )
-        context.status.write("Train metrics generated.", kpi=train_kpi)
-        if val_kpi:
-            context.status.write("Eval metrics generated.", kpi=val_kpi)
-        shown = " ".join(f"{key}={value:.4f}" for key, value in {**train_kpi, **val_kpi}.items())
-        print(
-            f"Epoch {epoch}/{num_epochs - 1}: step {state.global_step}/{max_step} lr={lr:.6g} {shown}",
-            flush=True,
-        )
-    writer.close()
+            keeper.end_of_epoch(_arrays(state, epoch))
+            elapsed = time.time() - started
+            context.status.write(
+                "Training loop in progress",
+                data={
+                    "epoch": epoch,
+                    "step": state.global_step,
+                    "max_epoch": num_epochs - 1,
+                    "max_step": max_step,
+                    "time_per_epoch": format_duration(elapsed),
+                    "time_per_step": format_duration(elapsed / max(steps_per_epoch, 1)),
+                    "eta": format_duration(elapsed * (num_epochs - 1 - epoch)),
+                },
+            )
+            context.status.write("Train metrics generated.", kpi=train_kpi)
+            if val_kpi:
+                context.status.write("Eval metrics generated.", kpi=val_kpi)
+            shown = " ".join(f"{key}={value:.4f}" for key, value in {**train_kpi, **val_kpi}.items())
+            print(
+                f"Epoch {epoch}/{num_epochs - 1}: step {state.global_step}/{max_step} lr={lr:.6g} {shown}",
+                flush=True,
+            )
+    except BaseException:
+        # Lightning saves a checkpoint when training stops on an exception or interrupt.
+        keeper.save(_arrays(state, state.next_epoch), state.next_epoch, state.global_step)
+        raise
+    finally:
+        writer.close()
     context.status.write("Training loop complete.")
 
 

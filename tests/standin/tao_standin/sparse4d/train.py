@@ -107,76 +107,87 @@ def train(context: TaskContext) -> None:
     writer = EventFileWriter(context.results_dir / "lightning_logs" / "version_1")
     epoch_pause = float(os.environ.get("TAODESK_STANDIN_EPOCH_SECONDS", "0") or 0)
     context.status.write("Starting Training Loop.", status=STARTED)
-    for epoch in range(state.next_epoch, settings.num_epochs):
-        started = time.time()
-        sums: dict[str, float] = {}
-        for _ in range(settings.iterations):
-            lr = learning_rate(
-                state.global_step,
-                max_steps,
-                settings.base_lr,
-                settings.warmup_iters,
-                settings.warmup_ratio,
-                settings.min_lr_ratio,
-            )
-            batch = _batch(state.global_step, settings.batch_size, len(infos))
-            depths = [
-                depth.mean_depth(cam["depth_map_path"]) for i in batch for cam in infos[i]["cams"].values()
-            ]
-            losses = step_losses(
-                state.model,
-                [frames[i] for i in batch],
-                depths,
-                settings.num_decoder,
-                settings.cls_weight,
-                settings.box_weight,
-                settings.depth_weight,
-            )
-            state.optimizer.step(state.model, losses.gradients, lr)
-            writer.add_scalars({"lr": lr, **losses.values}, state.global_step)
-            state.global_step += 1
-            for name, value in losses.values.items():
-                sums[name] = sums.get(name, 0.0) + value
-            if settings.interval_unit == "step" and state.global_step % settings.interval == 0:
+    try:
+        for epoch in range(state.next_epoch, settings.num_epochs):
+            started = time.time()
+            sums: dict[str, float] = {}
+            for _ in range(settings.iterations):
+                lr = learning_rate(
+                    state.global_step,
+                    max_steps,
+                    settings.base_lr,
+                    settings.warmup_iters,
+                    settings.warmup_ratio,
+                    settings.min_lr_ratio,
+                )
+                batch = _batch(state.global_step, settings.batch_size, len(infos))
+                depths = [
+                    depth.mean_depth(cam["depth_map_path"])
+                    for i in batch
+                    for cam in infos[i]["cams"].values()
+                ]
+                losses = step_losses(
+                    state.model,
+                    [frames[i] for i in batch],
+                    depths,
+                    settings.num_decoder,
+                    settings.cls_weight,
+                    settings.box_weight,
+                    settings.depth_weight,
+                )
+                state.optimizer.step(state.model, losses.gradients, lr)
+                writer.add_scalars({"lr": lr, **losses.values}, state.global_step)
+                state.global_step += 1
+                for name, value in losses.values.items():
+                    sums[name] = sums.get(name, 0.0) + value
+                if settings.interval_unit == "step" and state.global_step % settings.interval == 0:
+                    keeper.save(_arrays(state, epoch), epoch, state.global_step)
+            kpi = {name: value / settings.iterations for name, value in sums.items()}
+            kpi["lr"] = lr
+            if (
+                context.get("dataset.val_dataset.ann_file")
+                and (epoch + 1) % settings.validation_interval == 0
+            ):
+                metrics = run_predictions(
+                    context, state.model, "dataset.val_dataset.ann_file", context.results_dir / "val", True
+                )
+                metrics["val_mAP"] = metrics.get("img_bbox_NuScenes/mAP", 0.0)
+                writer.add_scalars(metrics, state.global_step - 1)
+                kpi.update(metrics)
+            writer.add_scalar("epoch", float(epoch), state.global_step - 1)
+            writer.flush()
+            if epoch_pause > 0:
+                time.sleep(epoch_pause)
+            state.next_epoch = epoch + 1
+            if settings.interval_unit == "epoch" and (epoch + 1) % settings.interval == 0:
                 keeper.save(_arrays(state, epoch), epoch, state.global_step)
-        kpi = {name: value / settings.iterations for name, value in sums.items()}
-        kpi["lr"] = lr
-        if context.get("dataset.val_dataset.ann_file") and (epoch + 1) % settings.validation_interval == 0:
-            metrics = run_predictions(
-                context, state.model, "dataset.val_dataset.ann_file", context.results_dir / "val", True
+            keeper.end_of_epoch(_arrays(state, epoch))
+            elapsed = time.time() - started
+            context.status.write(
+                "Training loop in progress",
+                data={
+                    "epoch": epoch,
+                    "step": state.global_step,
+                    "max_epoch": settings.num_epochs - 1,
+                    "max_step": max_steps,
+                    "time_per_epoch": format_duration(elapsed),
+                    "time_per_step": format_duration(elapsed / settings.iterations),
+                    "eta": format_duration(elapsed * (settings.num_epochs - 1 - epoch)),
+                },
+                kpi=kpi,
             )
-            metrics["val_mAP"] = metrics.get("img_bbox_NuScenes/mAP", 0.0)
-            writer.add_scalars(metrics, state.global_step - 1)
-            kpi.update(metrics)
-        writer.add_scalar("epoch", float(epoch), state.global_step - 1)
-        writer.flush()
-        if epoch_pause > 0:
-            time.sleep(epoch_pause)
-        state.next_epoch = epoch + 1
-        if settings.interval_unit == "epoch" and (epoch + 1) % settings.interval == 0:
-            keeper.save(_arrays(state, epoch), epoch, state.global_step)
-        keeper.end_of_epoch(_arrays(state, epoch))
-        elapsed = time.time() - started
-        context.status.write(
-            "Training loop in progress",
-            data={
-                "epoch": epoch,
-                "step": state.global_step,
-                "max_epoch": settings.num_epochs - 1,
-                "max_step": max_steps,
-                "time_per_epoch": format_duration(elapsed),
-                "time_per_step": format_duration(elapsed / settings.iterations),
-                "eta": format_duration(elapsed * (settings.num_epochs - 1 - epoch)),
-            },
-            kpi=kpi,
-        )
-        print(
-            f"Epoch {epoch}/{settings.num_epochs - 1}: step {state.global_step}/{max_steps} "
-            f"loss={kpi['loss']:.4f} val_mAP={kpi.get('val_mAP', float('nan')):.4f}",
-            flush=True,
-        )
+            print(
+                f"Epoch {epoch}/{settings.num_epochs - 1}: step {state.global_step}/{max_steps} "
+                f"loss={kpi['loss']:.4f} val_mAP={kpi.get('val_mAP', float('nan')):.4f}",
+                flush=True,
+            )
+    except BaseException:
+        # Lightning saves a checkpoint when training stops on an exception or interrupt.
+        keeper.save(_arrays(state, state.next_epoch), state.next_epoch, state.global_step)
+        raise
+    finally:
+        writer.close()
     depth.close()
-    writer.close()
     context.status.write("Training loop complete.")
 
 

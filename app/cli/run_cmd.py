@@ -1,0 +1,99 @@
+"""``taodesk run SKILL ACTION --host NAME ...``: launch one job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.cli import UsageError
+from app.cli.common import add_bank_option, check_action, find_skill, read_spec_or_usage
+from app.cli.jobs_common import open_manager
+from app.core.hosts.errors import HostError
+from app.core.hosts.settings import HostSettingsError
+from app.core.jobs.manager import LaunchRequest
+from app.core.jobs.params import ParentCheckpointError
+from app.core.jobs.plan import LaunchError
+from app.core.specs.overrides import OverrideError
+from app.core.specs.service import render_spec
+
+
+def register(sub: Any) -> None:
+    """Add the ``run`` command."""
+    parser = sub.add_parser("run", help="launch an action as a TAO container on a host")
+    parser.add_argument("skill", metavar="SKILL")
+    parser.add_argument("action", metavar="ACTION")
+    parser.add_argument("--host", required=True, metavar="NAME")
+    parser.add_argument("--spec", metavar="FILE", help="start from this spec instead of the template")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
+    parser.add_argument("--parent", metavar="JOB", help="the job whose results this one uses")
+    parser.add_argument(
+        "--checkpoint", metavar="FILE", help="exact checkpoint of the parent (default: highest)"
+    )
+    parser.add_argument("--latest", action="store_true", help="allow the parent's *_latest.pth link")
+    parser.add_argument("--resume", action="store_true", help="resume training from the parent's checkpoint")
+    parser.add_argument("--gpus", metavar="LIST", help="host GPU indices, e.g. 0,1 (default: none)")
+    parser.add_argument("--image", metavar="REF", help="container image (default: the host's or the skill's)")
+    parser.add_argument(
+        "--wait", action="store_true", help="follow the log; exit 0 only if the job completed"
+    )
+    add_bank_option(parser)
+    parser.set_defaults(handler=run_run)
+
+
+def parse_gpus(text: str | None) -> list[int]:
+    """``0,1`` -> [0, 1]."""
+    if not text:
+        return []
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--gpus takes indices like 0,1, not '{text}'") from None
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Launch the job; with --wait, stream its log and return 0 only when it completed."""
+    manager = open_manager(args.bank)
+    skill = find_skill(manager.bank, args.skill)
+    check_action(skill, args.action)
+    base = read_spec_or_usage(args.spec) if args.spec else None
+    try:
+        spec = render_spec(skill, args.action, base, args.set)
+    except OverrideError as exc:
+        raise UsageError(str(exc)) from exc
+    request = LaunchRequest(
+        skill=skill.name,
+        action=args.action,
+        host=args.host,
+        spec=spec,
+        gpus=parse_gpus(args.gpus),
+        image=args.image,
+        parent_id=args.parent,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
+        allow_latest_link=args.latest,
+    )
+    try:
+        job = manager.launch(request)
+    except (LaunchError, ParentCheckpointError) as exc:
+        print(f"taodesk: {exc}", file=sys.stderr)
+        return 1
+    except (HostSettingsError, KeyError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from exc
+    except HostError as exc:
+        print(f"taodesk: {exc}", file=sys.stderr)
+        return 1
+    print(f"Launched job {job.id} on '{job.host}' ({job.image})", flush=True)
+    for warning in job.extra.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    if job.checkpoint:
+        print(f"checkpoint: {job.checkpoint}")
+    if not args.wait:
+        return 0
+    job = manager.follow(
+        job.id, on_lines=lambda lines: print("\n".join(line.text for line in lines), flush=True)
+    )
+    print(f"Job {job.id} {job.status.value} (exit code {job.exit_code})")
+    if job.error_hint:
+        print(job.error_hint, file=sys.stderr)
+    return 0 if job.status.value == "completed" else 1
