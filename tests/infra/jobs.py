@@ -58,10 +58,8 @@ def manager(tmp_path: Path) -> Iterator[JobManager]:
     jobs = JobManager(store, load_banks([REPO / "skills"]), hosts)
     yield jobs
     for job in store.all():
-        try:
+        with contextlib.suppress(Exception):
             jobs.delete(job.id)
-        except Exception:
-            pass
     jobs.close()
     store.close()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.hosts.docker_errors import docker_cli_error, docker_connect_error
+from app.core.hosts.errors import HostError
 
 if TYPE_CHECKING:
     import paramiko
@@ -107,6 +108,8 @@ def connect_docker_over_ssh(owner: SshConnectionOwner, address: str,
                 api_client.SSHHTTPAdapter = original
                 _pending_owner = None
         client.ping()
+    except HostError:
+        raise
     except (docker.errors.DockerException, requests.RequestException, paramiko.SSHException,
             OSError) as error:
         if run_docker_version is not None:
