@@ -39,9 +39,18 @@ def test_remote_host_from_settings_to_container_output(ssh_server: SshServer, tm
     workspace = tmp_path / "remote-workspace"
     workspace.mkdir()
     store = HostStore()
-    store.put(HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                         ssh_user=ssh_server.user, key_file=str(ssh_server.client_key),
-                         workspace=str(workspace), connect_timeout=5))
+    store.put(
+        HostConfig(
+            name="lab",
+            kind="ssh",
+            ssh_host=ssh_server.host,
+            ssh_port=ssh_server.port,
+            ssh_user=ssh_server.user,
+            key_file=str(ssh_server.client_key),
+            workspace=str(workspace),
+            connect_timeout=5,
+        )
+    )
     config = HostStore().get("lab")
 
     with pytest.raises(UnknownHostKey) as raised:
@@ -62,10 +71,16 @@ def test_remote_host_from_settings_to_container_output(ssh_server: SshServer, tm
         session.write_bytes(f"{run_folder}/specs/train.yaml", b"lr: 0.01\n")
         uid, gid = session.uid_gid()
         container = session.docker.containers.run(
-            STANDIN_IMAGE, ["python3", "-c", WRITER], detach=True, user=f"{uid}:{gid}", network_mode="none",
+            STANDIN_IMAGE,
+            ["python3", "-c", WRITER],
+            detach=True,
+            user=f"{uid}:{gid}",
+            network_mode="none",
             labels={"taodesk.test": f"hosts-real-{os.getpid()}"},
-            volumes={f"{run_folder}/specs": {"bind": "/specs", "mode": "ro"},
-                     f"{run_folder}/results": {"bind": "/results", "mode": "rw"}},
+            volumes={
+                f"{run_folder}/specs": {"bind": "/specs", "mode": "ro"},
+                f"{run_folder}/results": {"bind": "/results", "mode": "rw"},
+            },
         )
         try:
             lines: list[str] = []

@@ -210,12 +210,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         """Hand out a data constructor from the fixed table, or refuse by name."""
-        requested = f"{module}.{name}"
         python2_name = (IMPORT_MAPPING.get(module, module), name)
         mapped_module, mapped_name = NAME_MAPPING.get((module, name), python2_name)
         found = self._globals.get((mapped_module, mapped_name))
         if found is None:
-            raise PickleRefused(self.source_name, requested)
+            raise PickleRefused(self.source_name, f"{mapped_module}.{mapped_name}")
         self._handed_out_globals = True
         return found
 

@@ -42,7 +42,6 @@ def record_crcs(buffer: bytes, starts: _IntArray, lengths: _IntArray) -> _U32Arr
     if not starts.size:
         return result
     u8 = np.frombuffer(buffer, dtype=np.uint8)
-    top = int(lengths.max())
     counts = np.bincount(np.minimum(lengths, _MAX_TABLED_LENGTH + 1), minlength=_MAX_TABLED_LENGTH + 2)
     tabled = np.flatnonzero(counts[: _MAX_TABLED_LENGTH + 1] >= _MIN_GROUP)
     by_record = np.ones(starts.size, dtype=bool)
@@ -50,10 +49,9 @@ def record_crcs(buffer: bytes, starts: _IntArray, lengths: _IntArray) -> _U32Arr
         rows = np.flatnonzero(lengths == length)
         result[rows] = equal_length_crcs(u8, starts[rows], length)
         by_record[rows] = False
-    if top >= 0:
-        for row in np.flatnonzero(by_record).tolist():
-            start = int(starts[row])
-            result[row] = crc32c(buffer[start : start + int(lengths[row])])
+    for row in np.flatnonzero(by_record).tolist():
+        start = int(starts[row])
+        result[row] = crc32c(buffer[start : start + int(lengths[row])])
     return result
 
 

@@ -153,14 +153,20 @@ def _decode_value(data: bytes, pos: int, end: int, plugins: dict[str, str]) -> t
 
 
 def _remember_plugin(data: bytes, pos: int, end: int, tag: str, plugins: dict[str, str]) -> None:
+    """Note the tag's plugin: its plugin_name, else "scalars" if its data class says scalar."""
+    plugin_name = ""
+    scalar_class = False
     for field, wire, start, stop in iter_fields(data, pos, end):
         if field == 1 and wire == _LENGTH:
             for pfield, pwire, pstart, pstop in iter_fields(data, start, stop):
                 if pfield == 1 and pwire == _LENGTH:
-                    plugins[tag] = data[pstart:pstop].decode("utf-8", "replace")
-        elif field == 4 and wire == _VARINT and start == _DATA_CLASS_SCALAR:
-            plugins[tag] = SCALARS_PLUGIN
-            return
+                    plugin_name = data[pstart:pstop].decode("utf-8", "replace")
+        elif field == 4 and wire == _VARINT:
+            scalar_class = start == _DATA_CLASS_SCALAR
+    if plugin_name:
+        plugins[tag] = plugin_name
+    elif scalar_class:
+        plugins[tag] = SCALARS_PLUGIN
 
 
 def _scalar_from_tensor(data: bytes, pos: int, end: int, known_scalar: bool) -> float | None:

@@ -181,10 +181,11 @@ class ResumeFilter:
     def filter(self, lines: Sequence[LogLine]) -> list[LogLine]:
         """The lines that were not stored before."""
         kept: list[LogLine] = []
+        last = self.last_timestamp_ns
         for line in lines:
             if not self._passing:
                 stamp = line.timestamp_ns
-                if stamp is not None and self.last_timestamp_ns is not None and stamp > self.last_timestamp_ns:
+                if stamp is not None and last is not None and stamp > last:
                     self._passing = True
                 elif self._stored[line.key] > 0:
                     self._stored[line.key] -= 1

@@ -10,18 +10,17 @@ the sequential reader, which also reports and skips corruption.
 
 from __future__ import annotations
 
-import functools
 import struct
 
 import numpy as np
 import numpy.typing as npt
-from google_crc32c import value as crc32c
 from numpy.lib.stride_tricks import sliding_window_view
+
+from app.core.telemetry.crc32c_numpy import equal_length_crcs, mask_crcs, masked_crc32c
 
 MAX_RECORD_BYTES = 256 << 20
 HEADER_BYTES = 12
 FOOTER_BYTES = 4
-MASK_DELTA = 0xA282EAD8
 MIN_INDEXED_BYTES = 256 << 10  # smaller buffers are walked record by record
 _SEGMENT_BYTES = 16 << 10
 _ANCHOR_WINDOW = 256
@@ -29,17 +28,6 @@ _LENGTH_TABLE_LIMIT = 1 << 20
 
 _IntArray = npt.NDArray[np.int64]
 _U32Array = npt.NDArray[np.uint32]
-
-
-def masked_crc32c(data: bytes) -> int:
-    """TFRecord's masked CRC32C of `data`."""
-    crc = crc32c(data)
-    return (((crc >> 15) | (crc << 17)) + MASK_DELTA) & 0xFFFFFFFF
-
-
-def mask_crcs(crc: _U32Array) -> _U32Array:
-    """Vectorised TFRecord masking of raw CRC32C values."""
-    return ((crc >> np.uint32(15)) | (crc << np.uint32(17))) + np.uint32(MASK_DELTA)
 
 
 def u32_at(u8: npt.NDArray[np.uint8], positions: _IntArray) -> _U32Array:
@@ -72,13 +60,10 @@ def _anchors(u8: npt.NDArray[np.uint8], start: int, end: int) -> _IntArray:
     count = (end - start) // _SEGMENT_BYTES
     guesses = start + (np.arange(1, count, dtype=np.int64) * (end - start)) // count
     guesses = guesses[guesses + _ANCHOR_WINDOW + HEADER_BYTES <= end]
-    windows = sliding_window_view(u8, HEADER_BYTES)
     candidates = (guesses[:, None] + np.arange(_ANCHOR_WINDOW)).ravel()
-    heads = windows[candidates]
-    plausible = ~heads[:, 3:8].any(axis=1)  # length < 16 MiB: its high bytes are zero
-    candidates, heads = candidates[plausible], heads[plausible]
-    valid = mask_crcs(_header_crcs(heads[:, :8])) == heads[:, 8:12].copy().view("<u4")[:, 0]
-    candidates = candidates[valid]
+    plausible = ~sliding_window_view(u8, 5)[candidates + 3].any(axis=1)  # length < 16 MiB
+    candidates = candidates[plausible]
+    candidates = candidates[_valid_headers(u8, candidates)]
     # First valid candidate per guess; later guesses' candidates sort after earlier ones.
     owner = np.searchsorted(guesses, candidates, side="right") - 1
     firsts = candidates[np.unique(owner, return_index=True)[1]]
@@ -150,29 +135,6 @@ def _headers_valid(u8: npt.NDArray[np.uint8], positions: _IntArray, lengths: _In
     return bool(np.array_equal(expected[np.searchsorted(distinct, lengths)], stored))
 
 
-@functools.cache
-def _crc_tables() -> tuple[_U32Array, int]:
-    """CRC32C is affine: crc(m) = crc(0^8) ^ XOR_j table[j][m[j]] for 8-byte messages m."""
-    zero = crc32c(bytes(8))
-    tables = np.zeros((8, 256), dtype=np.uint32)
-    message = bytearray(8)
-    for position in range(8):
-        for byte in range(256):
-            message[position] = byte
-            tables[position, byte] = crc32c(bytes(message)) ^ zero
-        message[position] = 0
-    return tables, zero
-
-
-def _header_crcs(length_bytes: npt.NDArray[np.uint8]) -> _U32Array:
-    """Raw CRC32C of each row's 8 bytes."""
-    tables, zero = _crc_tables()
-    crc = np.full(length_bytes.shape[0], zero, dtype=np.uint32)
-    for column in range(8):
-        crc ^= tables[column][length_bytes[:, column]]
-    return crc
-
-
 def find_record_header(buffer: bytes, start: int) -> int | None:
     """The first position >= start holding a record header with a valid length checksum and a
     plausible length (vectorised over growing windows of the buffer)."""
@@ -180,11 +142,15 @@ def find_record_header(buffer: bytes, start: int) -> int | None:
     window = 4096
     while start + HEADER_BYTES <= u8.size:
         stop = min(u8.size, start + window + HEADER_BYTES - 1)
-        heads = sliding_window_view(u8[start:stop], HEADER_BYTES)
-        valid = mask_crcs(_header_crcs(heads[:, :8])) == heads[:, 8:12].copy().view("<u4")[:, 0]
-        for hit in np.flatnonzero(valid).tolist():
-            if int.from_bytes(buffer[start + hit : start + hit + 8], "little") <= MAX_RECORD_BYTES:
-                return start + hit
+        positions = np.arange(start, stop - HEADER_BYTES + 1, dtype=np.int64)
+        for hit in positions[_valid_headers(u8, positions)].tolist():
+            if int.from_bytes(buffer[hit : hit + 8], "little") <= MAX_RECORD_BYTES:
+                return int(hit)
         start = stop - HEADER_BYTES + 1
         window *= 4
     return None
+
+
+def _valid_headers(u8: npt.NDArray[np.uint8], positions: _IntArray) -> npt.NDArray[np.bool_]:
+    """Whether the 12 bytes at each position are a header whose length checksum matches."""
+    return mask_crcs(equal_length_crcs(u8, positions, 8)) == u32_at(u8, positions + 8)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 DEFAULT_SMOOTHING_WEIGHT = 0.6
 _PADDING_RATIO = 0.05
 _MAX_BLOCK = 4096
+_STEP_FACTORS = ((10, math.sqrt(50)), (5, math.sqrt(10)), (2, math.sqrt(2)))
 _FloatArray = npt.NDArray[np.float64]
 
 
@@ -153,5 +154,5 @@ def _tick_increment(start: float, stop: float, count: int) -> float:
         return 0.0
     power = math.floor(math.log10(step))
     error = step / 10**power
-    factor = 10 if error >= math.sqrt(50) else 5 if error >= math.sqrt(10) else 2 if error >= math.sqrt(2) else 1
+    factor = next((f for f, limit in _STEP_FACTORS if error >= limit), 1)
     return factor * 10.0**power if power >= 0 else -(10.0**-power) / factor

@@ -158,7 +158,9 @@ class StatusReader:
         progress.step = _integer(data.get("step", data.get("cur_iter")), progress.step)
         progress.max_step = _integer(data.get("max_step", data.get("max_iter")), progress.max_step)
         progress.eta_seconds = _duration(data.get("eta"), progress.eta_seconds)
-        progress.time_per_epoch_seconds = _duration(data.get("time_per_epoch"), progress.time_per_epoch_seconds)
+        progress.time_per_epoch_seconds = _duration(
+            data.get("time_per_epoch"), progress.time_per_epoch_seconds
+        )
         progress.time_per_step_seconds = _duration(
             data.get("time_per_step", data.get("time_per_iter")), progress.time_per_step_seconds
         )
@@ -175,9 +177,10 @@ class StatusReader:
             if key != self._last_kpi_key:
                 self._last_kpi_key = key
                 self.kpis.update(record.kpi)
-                self.kpi_history.append(
-                    KpiSnapshot(record.line, record.timestamp, progress.epoch, progress.step, dict(record.kpi))
+                snapshot = KpiSnapshot(
+                    record.line, record.timestamp, progress.epoch, progress.step, dict(record.kpi)
                 )
+                self.kpi_history.append(snapshot)
 
     def _problem(self, message: str) -> None:
         report(self.problems, ReadProblem(self.source_name, message, line=self._line_count))

@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from google_crc32c import value as crc32c
 
+from app.core.telemetry.crc32c_numpy import mask_crcs, masked_crc32c, record_crcs
 from app.core.telemetry.event_decode import SCALARS_PLUGIN, MalformedEvent, decode_event_scalars
 from app.core.telemetry.event_fastpath import decode_fast
 from app.core.telemetry.problems import ReadProblem, report
@@ -28,15 +29,11 @@ from app.core.telemetry.record_index import (
     MAX_RECORD_BYTES,
     find_record_header,
     index_records,
-    mask_crcs,
-    masked_crc32c,
     u32_at,
 )
 from app.core.telemetry.series import ScalarPoint, ScalarSeries
 
 _HEADER = struct.Struct("<QI")
-_HEADER_BYTES = HEADER_BYTES
-_FOOTER_BYTES = FOOTER_BYTES
 _DECODE_BATCH = 65536
 _EMPTY = np.empty(0, dtype=np.int64)
 
@@ -65,7 +62,7 @@ class RecordBatch:
 
     def file_offset(self, index: int) -> int:
         """Byte offset in the file of record `index`'s header."""
-        return self.base_offset + int(self.starts[index]) - _HEADER_BYTES
+        return self.base_offset + int(self.starts[index]) - HEADER_BYTES
 
 
 class TFRecordStream:
@@ -85,7 +82,7 @@ class TFRecordStream:
         self._pending_offset = start_offset
         self._chunks: list[bytes] = []
         self._chunk_bytes = 0
-        self._needed = _HEADER_BYTES
+        self._needed = HEADER_BYTES
         self._resyncing = False
         self._length_crcs: dict[int, int] = {}
 
@@ -136,7 +133,7 @@ class TFRecordStream:
             return self._frame_one_by_one(buffer, pos)
         index_starts, index_lengths, pos = indexed
         index_starts, index_lengths = self._checked(
-            buffer, index_starts, index_lengths, _data_crcs(buffer, index_starts, index_lengths)
+            buffer, index_starts, index_lengths, record_crcs(buffer, index_starts, index_lengths)
         )
         rest_starts, rest_lengths, consumed = self._frame_one_by_one(buffer, pos)
         starts = np.concatenate((index_starts, rest_starts))
@@ -150,7 +147,7 @@ class TFRecordStream:
         crcs: list[int] = []
         known = self._length_crcs
         unpack_header = _HEADER.unpack_from
-        while pos + _HEADER_BYTES <= end:
+        while pos + HEADER_BYTES <= end:
             length, length_crc = unpack_header(buffer, pos)
             if known.get(length) != length_crc:
                 if length > MAX_RECORD_BYTES or masked_crc32c(buffer[pos : pos + 8]) != length_crc:
@@ -165,8 +162,8 @@ class TFRecordStream:
                 if len(known) > 4096:
                     known.clear()
                 known[length] = length_crc
-            data_start = pos + _HEADER_BYTES
-            stop = data_start + length + _FOOTER_BYTES
+            data_start = pos + HEADER_BYTES
+            stop = data_start + length + FOOTER_BYTES
             if stop > end:
                 self._needed = stop - pos
                 break
@@ -175,7 +172,7 @@ class TFRecordStream:
             crcs.append(crc32c(buffer[data_start : data_start + length]))
             pos = stop
         else:
-            self._needed = _HEADER_BYTES
+            self._needed = HEADER_BYTES
         checked_starts, checked_lengths = self._checked(
             buffer,
             np.array(starts, dtype=np.int64),
@@ -196,7 +193,7 @@ class TFRecordStream:
             return starts, lengths
         for index in np.flatnonzero(bad).tolist():
             self.report_problem(
-                self._pending_offset + int(starts[index]) - _HEADER_BYTES,
+                self._pending_offset + int(starts[index]) - HEADER_BYTES,
                 f"corrupt record (data checksum mismatch); skipped its {int(lengths[index])} bytes",
             )
         return starts[~bad], lengths[~bad]
@@ -206,23 +203,14 @@ class TFRecordStream:
         the last 11 bytes (a header may begin there) and stay in resync mode."""
         found = find_record_header(buffer, start)
         if found is None:
-            self._needed = _HEADER_BYTES
-            return max(start, len(buffer) - (_HEADER_BYTES - 1))
+            self._needed = HEADER_BYTES
+            return max(start, len(buffer) - (HEADER_BYTES - 1))
         self._resyncing = False
         return found
 
     def report_problem(self, offset: int, message: str) -> None:
         """Record (and log) a problem at byte `offset` of this file."""
         report(self.problems, ReadProblem(self.source_name, message, offset=offset))
-
-
-def _data_crcs(buffer: bytes, starts: _IntArray, lengths: _IntArray) -> npt.NDArray[np.uint32]:
-    """Raw CRC32C of every record's data."""
-    ends = (starts + lengths).tolist()
-    return np.array(
-        [crc32c(buffer[start:end]) for start, end in zip(starts.tolist(), ends, strict=True)],
-        dtype=np.uint32,
-    )
 
 
 @dataclass(frozen=True, slots=True)

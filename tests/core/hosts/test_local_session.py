@@ -63,16 +63,19 @@ def test_missing_paths_and_large_files_give_clear_errors(local_session: HostSess
         local_session.read_bytes(str(big), max_size=999)
 
 
-def test_list_dir_reports_sizes_and_follows_links(local_session: HostSession, tmp_path: Path) -> None:
+def test_listings_report_sizes_and_follow_links(local_session: HostSession, tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.txt").write_bytes(b"12345")
     (tmp_path / "link").symlink_to(tmp_path / "sub")
+    (tmp_path / "file-link").symlink_to(tmp_path / "a.txt")
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")
-    entries = {entry.name: entry for entry in local_session.list_dir(str(tmp_path))}
-    assert set(entries) == {"sub", "a.txt", "link"}
-    assert entries["a.txt"].size == 5 and not entries["a.txt"].is_dir
+    entries = {entry.name: entry for entry in local_session.list_entries(str(tmp_path))}
+    assert set(entries) == {"sub", "a.txt", "link", "file-link"}
+    assert entries["a.txt"].size == 5 and entries["a.txt"].is_file and not entries["a.txt"].is_dir
     assert entries["link"].is_dir and entries["sub"].is_dir
     assert abs(entries["a.txt"].mtime - time.time()) < 60
+    files = local_session.list_dir(str(tmp_path))
+    assert [(f.name, f.size) for f in files] == [("a.txt", 5), ("file-link", 5)]
 
 
 def test_run_passes_arguments_verbatim(local_session: HostSession, tmp_path: Path,

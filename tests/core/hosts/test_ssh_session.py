@@ -47,8 +47,15 @@ def test_files_over_sftp(ssh_host_config: HostConfig, tmp_path: Path) -> None:
             stream.write(b"line 3\n")
         assert session.read_range(target, 14, 100) == b"line 3\n"
 
-        entries = session.list_dir(folder)
-        assert [(e.name, e.size, e.is_dir) for e in entries] == [("log.txt", 21, False)]
+        session.make_dirs(f"{folder}/checkpoints")
+        Path(folder, "link.txt").symlink_to(target)
+        entries = session.list_entries(folder)
+        assert [(e.name, e.size, e.is_dir) for e in entries] == [
+            ("checkpoints", entries[0].size, True), ("link.txt", 21, False), ("log.txt", 21, False)]
+        assert [(f.name, f.size) for f in session.list_dir(folder)] == [("link.txt", 21), ("log.txt", 21)]
+        session.remove(f"{folder}/checkpoints")
+        session.remove(f"{folder}/link.txt")
+        assert Path(target).exists()
         assert session.stat(ssh_host_config.workspace).is_dir  # type: ignore[union-attr]
 
         session.rename(target, f"{folder}/kept.txt")
@@ -247,3 +254,38 @@ def test_many_docker_calls_and_file_calls_stay_within_the_servers_session_limit(
             session.docker.containers.list(all=True, filters={"label": [f"taodesk.none={attempt}"]})
             assert session.stat(ssh_host_config.workspace) is not None
             assert session.run(["true"]).exit_code == 0
+
+
+def test_telemetry_follows_a_growing_run_over_sftp(ssh_host_config: HostConfig) -> None:
+    from tensorboardX import SummaryWriter
+
+    from app.core.telemetry.event_runs import EventRunReader
+    from app.core.telemetry.files import ByteSource
+
+    def poll_until(reader: EventRunReader, points: int) -> int:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            reader.poll()
+            if "train_loss" in reader.scalars and len(reader.series("train_loss").steps) >= points:
+                break
+            time.sleep(0.05)
+        return len(reader.series("train_loss").steps) if "train_loss" in reader.scalars else 0
+
+    run_dir = f"{ssh_host_config.workspace}/train/lightning_logs/version_1"
+    with open_session(ssh_host_config) as session:
+        assert isinstance(session, ByteSource)
+        reader = EventRunReader(session, run_dir)
+        assert reader.poll() == set()  # the folder does not exist yet
+        writer = SummaryWriter(run_dir)
+        for step in range(5):
+            writer.add_scalar("train_loss", 1.0 / (step + 1), step)
+        writer.flush()
+        assert poll_until(reader, 5) == 5
+        for step in range(5, 8):
+            writer.add_scalar("train_loss", 1.0 / (step + 1), step)
+        writer.close()
+        assert poll_until(reader, 8) == 8
+        series = reader.series("train_loss")
+        assert list(series.steps) == list(range(8))
+        assert list(series.values) == pytest.approx([1.0 / (step + 1) for step in range(8)])
+        assert reader.problems == []

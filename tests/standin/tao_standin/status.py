@@ -18,6 +18,21 @@ def format_duration(seconds: float) -> str:
     return str(timedelta(seconds=max(0.0, seconds)))
 
 
+def epoch_progress(
+    epoch: int, step: int, num_epochs: int, max_step: int, seconds: float, steps: int
+) -> dict[str, Any]:
+    """Data of TAO's per-epoch "Training loop in progress" line (epoch 0-based, max_epoch num_epochs-1)."""
+    return {
+        "epoch": epoch,
+        "step": step,
+        "max_epoch": num_epochs - 1,
+        "max_step": max_step,
+        "time_per_epoch": format_duration(seconds),
+        "time_per_step": format_duration(seconds / max(steps, 1)),
+        "eta": format_duration(seconds * (num_epochs - 1 - epoch)),
+    }
+
+
 class StatusLogger:
     """Appends one JSON object per line to a status.json file.
 

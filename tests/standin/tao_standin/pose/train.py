@@ -12,7 +12,7 @@ import yaml
 
 from .. import checkpoints
 from ..runtime import TaskContext
-from ..status import STARTED, format_duration
+from ..status import STARTED, epoch_progress
 from ..tfevents import EventFileWriter
 from .common import spec_class_names
 from .data import check_batch, check_labels, extract_features, load_split
@@ -120,18 +120,10 @@ def train(context: TaskContext) -> None:
                 keeper.save(_arrays(state, epoch), epoch, state.global_step)
             keeper.end_of_epoch(_arrays(state, epoch))
             elapsed = time.time() - started
-            context.status.write(
-                "Training loop in progress",
-                data={
-                    "epoch": epoch,
-                    "step": state.global_step,
-                    "max_epoch": num_epochs - 1,
-                    "max_step": max_step,
-                    "time_per_epoch": format_duration(elapsed),
-                    "time_per_step": format_duration(elapsed / max(steps_per_epoch, 1)),
-                    "eta": format_duration(elapsed * (num_epochs - 1 - epoch)),
-                },
+            progress = epoch_progress(
+                epoch, state.global_step, num_epochs, max_step, elapsed, steps_per_epoch
             )
+            context.status.write("Training loop in progress", data=progress)
             context.status.write("Train metrics generated.", kpi=train_kpi)
             if val_kpi:
                 context.status.write("Eval metrics generated.", kpi=val_kpi)

@@ -12,7 +12,7 @@ import numpy as np
 from .. import checkpoints
 from ..config import require
 from ..runtime import TaskContext
-from ..status import STARTED, format_duration
+from ..status import STARTED, epoch_progress
 from ..tfevents import EventFileWriter
 from .common import initial_anchors, run_predictions, spec_classes
 from .infos import DepthReader, load_infos
@@ -163,19 +163,10 @@ def train(context: TaskContext) -> None:
                 keeper.save(_arrays(state, epoch), epoch, state.global_step)
             keeper.end_of_epoch(_arrays(state, epoch))
             elapsed = time.time() - started
-            context.status.write(
-                "Training loop in progress",
-                data={
-                    "epoch": epoch,
-                    "step": state.global_step,
-                    "max_epoch": settings.num_epochs - 1,
-                    "max_step": max_steps,
-                    "time_per_epoch": format_duration(elapsed),
-                    "time_per_step": format_duration(elapsed / settings.iterations),
-                    "eta": format_duration(elapsed * (settings.num_epochs - 1 - epoch)),
-                },
-                kpi=kpi,
+            progress = epoch_progress(
+                epoch, state.global_step, settings.num_epochs, max_steps, elapsed, settings.iterations
             )
+            context.status.write("Training loop in progress", data=progress, kpi=kpi)
             print(
                 f"Epoch {epoch}/{settings.num_epochs - 1}: step {state.global_step}/{max_steps} "
                 f"loss={kpi['loss']:.4f} val_mAP={kpi.get('val_mAP', float('nan')):.4f}",
