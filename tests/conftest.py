@@ -60,3 +60,7 @@ def isolated_user_dirs(
     monkeypatch.setenv("TAODESK_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("TAODESK_DATA_DIR", str(base / "data"))
     yield
+
+
+from tests.infra.jobs import manager, pose_data  # noqa: E402, F401 - fixtures for job tests everywhere
+from tests.infra.sshd import namespace_host, ssh_host_config, ssh_server  # noqa: E402, F401 - one sshd per run

@@ -22,7 +22,7 @@ from app.core.jobs.store import JobStore
 from app.core.skills import load_banks
 from app.core.specs.service import render_spec
 from tests.infra.jobs import REPO, SKILLS, STANDIN_IMAGE, local_host, needs_standin, pose_overrides
-from tests.infra.sshd import SshServer, ssh_host_config, ssh_server  # noqa: F401 - fixtures
+from tests.infra.sshd import SshServer
 from tests.standin.make_pose_data import PoseDataset
 
 pytestmark = [pytest.mark.docker, needs_standin]
