@@ -15,9 +15,7 @@ from app.core.hosts.known_hosts import accept_host_key
 from app.core.hosts.pull import image_present
 from app.core.hosts.session import open_session
 from app.core.hosts.settings import HostConfig, HostStore
-from tests.infra.sshd import SshServer, ssh_server
-
-__all__ = ["ssh_server"]
+from tests.infra.sshd import SshServer
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
 

@@ -118,6 +118,14 @@ build_base() {
   rootfs=""
 }
 
+# Keep the two previous source builds (a test run may still use one); untag older ones. Images in use
+# by a container are left alone (no --force).
+prune_old_tags() {
+  local current="$1" old
+  docker images "$image_repo" --format '{{.Tag}}' | grep -vx -e latest -e "$current" | tail -n +3 \
+    | while read -r old; do docker rmi "$image_repo:$old" >/dev/null 2>&1 || true; done
+}
+
 main() {
   ensure_docker
   mkdir -p "$cache_dir"
@@ -148,6 +156,7 @@ main() {
     >"$cache_dir/docker-build.log" 2>&1 \
     || { log "docker build failed:"; tail -20 "$cache_dir/docker-build.log" >&2; exit 1; }
   log "done in $((SECONDS - start)) s: $tag"
+  prune_old_tags "$hash"
   echo "$tag"
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ def start_container(
 ) -> Any:
     """Start a command detached, as the calling user, without network, each mount at the same path."""
     volumes = {str(path): {"bind": str(path), "mode": "rw"} for path in mounts}
-    env = {"HOME": str(mounts[0]) if mounts else "/tmp", **(environment or {})}
+    env = {"HOME": str(mounts[0]) if mounts else tempfile.gettempdir(), **(environment or {})}
     return client.containers.run(
         image,
         command,

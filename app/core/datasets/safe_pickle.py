@@ -18,9 +18,12 @@ import importlib
 import io
 import os
 import pickle
+import sys
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any, BinaryIO, NoReturn, cast
 
 import numpy as np
@@ -179,11 +182,50 @@ _PLAIN_LEAVES: frozenset[type] = frozenset({str, bytes, int, float, complex, boo
 _PLAIN_VALUE_TYPES: tuple[type, ...] = (np.ndarray, np.generic, dict, list, tuple, set, frozenset)
 
 
+_SPURIOUS_BYTEARRAY_REPORT = "deallocated bytearray object has exported buffers"
+
+
+@contextmanager
+def _spurious_bytearray_report_hidden() -> Iterator[None]:
+    """Hide one false report CPython 3.11 makes while a corrupt pickle is read.
+
+    A BYTEARRAY8 opcode claiming an impossible size makes ``PyByteArray_FromStringAndSize`` free
+    the half-made object before initialising its export count; its deallocator may then print
+    the SystemError above through ``sys.excepthook`` (the load itself correctly fails with
+    MemoryError). Every other exception is passed on to the hook that was installed before.
+    """
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
+        if kind is SystemError and str(value) == _SPURIOUS_BYTEARRAY_REPORT:
+            return
+        previous(kind, value, trace)
+
+    sys.excepthook = hook
+    try:
+        yield
+    finally:
+        if sys.excepthook is hook:
+            sys.excepthook = previous
+
+
+class _ReadOnlyStream:
+    """Offers the unpickler ``read``/``readline`` only. With ``readinto`` available, CPython 3.11's
+    unpickler prints a SystemError through ``sys.excepthook`` when a BYTEARRAY8 claims more bytes
+    than the file holds; without it, that is an ordinary truncation error."""
+
+    __slots__ = ("read", "readline")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.read = stream.read
+        self.readline = stream.readline
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler whose globals are a fixed table of data constructors."""
 
     def __init__(self, stream: BinaryIO, source_name: str, allow_object_arrays: bool) -> None:
-        super().__init__(stream, encoding="latin1")
+        super().__init__(_ReadOnlyStream(stream), encoding="latin1")
         self.source_name = source_name
         self.allow_object_arrays = allow_object_arrays
         self._handed_out_globals = False
@@ -225,7 +267,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def load_plain(self) -> Any:
         """Unpickle, then build numpy objects from their checked recipes."""
         try:
-            loaded = self.load()
+            with _spurious_bytearray_report_hidden():
+                loaded = self.load()
             if not self._handed_out_globals:
                 return loaded
             return _PlainBuilder(self).build(loaded)

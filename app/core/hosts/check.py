@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.core.hosts.docker_errors import engine_call_errors, engine_lost
 from app.core.hosts.errors import HostError
 from app.core.hosts.gpus import GpuInventory, list_gpus, nvidia_runtime_present
 from app.core.hosts.pull import ProgressCallback, image_present, pull_image, registry_auth
@@ -86,16 +87,13 @@ def _nearest_existing(session: HostSession, path: str) -> str:
 
 
 def _check_docker(session: HostSession, report: HostReport) -> bool:
-    import docker
-    import requests
-
     try:
         version = session.docker.version()
     except HostError as error:
         report.add("docker", CheckStatus.FAIL, str(error))
         return False
-    except (docker.errors.DockerException, requests.RequestException) as error:
-        report.add("docker", CheckStatus.FAIL, f"Docker on '{session.name}' stopped answering: {error}")
+    except engine_call_errors() as error:
+        report.add("docker", CheckStatus.FAIL, str(engine_lost(error, session.name)))
         return False
     report.docker_version = str(version.get("Version", ""))
     report.api_version = str(version.get("ApiVersion", ""))
@@ -115,7 +113,11 @@ def _check_gpus(session: HostSession, report: HostReport, images: list[str], doc
         report.add("gpus", CheckStatus.WARN, inventory.note)
     if not docker_ok:
         return
-    has_runtime = nvidia_runtime_present(session.docker.info())
+    try:
+        has_runtime = nvidia_runtime_present(session.docker.info())
+    except engine_call_errors() as error:
+        report.add("nvidia runtime", CheckStatus.WARN, str(engine_lost(error, session.name)))
+        return
     if has_runtime:
         report.add("nvidia runtime", CheckStatus.OK, "The NVIDIA container runtime is installed")
     elif inventory.gpus:

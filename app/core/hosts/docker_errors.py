@@ -64,3 +64,17 @@ def docker_cli_error(exit_code: int, stderr: str, host_name: str, where: str) ->
             host_name,
         )
     return DockerUnreachable(f"Docker is not reachable on host '{host_name}' ({where}): {reason}", host_name)
+
+
+def engine_call_errors() -> tuple[type[BaseException], ...]:
+    """What a docker-py call raises when the engine fails or stops answering mid-session."""
+    import docker
+    import requests
+
+    return (docker.errors.DockerException, requests.RequestException)
+
+
+def engine_lost(error: BaseException, host_name: str) -> DockerUnreachable:
+    """A `DockerUnreachable` for an engine that answered before but fails now."""
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return DockerUnreachable(f"Docker on host '{host_name}' stopped answering: {reason}", host_name)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from app.core.hosts.docker_errors import engine_call_errors
 from app.core.hosts.errors import HostError
 
 if TYPE_CHECKING:
@@ -128,8 +129,7 @@ def list_gpus(session: HostSession, probe_images: Iterable[str] = ()) -> GpuInve
 
 def _list_gpus_in_container(session: HostSession, probe_images: list[str]) -> GpuInventory:
     """Ask a throwaway container with the NVIDIA runtime, when the host itself has no nvidia-smi."""
-    import docker
-
+    tolerated: tuple[type[BaseException], ...] = (HostError, *engine_call_errors())
     try:
         client = session.docker
         if not nvidia_runtime_present(client.info()):
@@ -143,7 +143,7 @@ def _list_gpus_in_container(session: HostSession, probe_images: list[str]) -> Gp
             environment={"NVIDIA_VISIBLE_DEVICES": "all", "NVIDIA_DRIVER_CAPABILITIES": "utility"},
             network_mode="none", remove=True, stdout=True, stderr=False,
         )
-    except (HostError, docker.errors.DockerException) as error:
+    except tolerated as error:
         return GpuInventory([], _no_gpus(session.name, f"the NVIDIA runtime could not be asked: {error}"))
     text = output.decode("utf-8", "replace") if isinstance(output, bytes) else str(output)
     gpus = parse_gpu_inventory(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from app.core.hosts.docker_errors import engine_call_errors, engine_lost
 from app.core.hosts.errors import HostError, ImagePullFailed
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def pull_image(session: HostSession, ref: str, progress_callback: ProgressCallba
     Raises `ImagePullFailed` with the engine's reason (unknown image, no network, bad login ...).
     """
     import docker
+    import requests
     from docker.utils import parse_repository_tag
 
     repository, tag = parse_repository_tag(ref)
@@ -98,8 +100,9 @@ def pull_image(session: HostSession, ref: str, progress_callback: ProgressCallba
     except docker.errors.APIError as error:
         reason = str(error.explanation or error)
         raise ImagePullFailed(_pull_message(session, ref, reason, auth), session.name) from error
-    except docker.errors.DockerException as error:
-        raise ImagePullFailed(_pull_message(session, ref, str(error), auth), session.name) from error
+    except (docker.errors.DockerException, requests.RequestException) as error:
+        reason = f"the Docker engine stopped answering: {error}"
+        raise ImagePullFailed(_pull_message(session, ref, reason, auth), session.name) from error
     return str(image.id)
 
 
@@ -123,4 +126,6 @@ def image_present(session: HostSession, ref: str) -> bool:
     except docker.errors.APIError as error:
         raise HostError(f"Cannot look up image {ref} on host '{session.name}': {error.explanation}",
                         session.name) from error
+    except engine_call_errors() as error:
+        raise engine_lost(error, session.name) from error
     return True

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from app.core.telemetry.files import ByteSource, join_path
 from app.core.telemetry.problems import ReadProblem, report
 from app.core.telemetry.series import ScalarSeries
-from app.core.telemetry.tfevents import ScalarEventStream
+from app.core.telemetry.tfevents import ScalarBatch, ScalarEventStream
 
 TAO_EVENT_SUBDIR = "lightning_logs/version_1"
 DEFAULT_READ_CHUNK = 8 << 20
@@ -40,10 +40,16 @@ class EventRunReader:
     """One merged scalar series per tag over all event files of a run folder.
 
     Each `poll()` lists the folder and reads only the bytes appended since the previous poll, from
-    every event file (a new file is read from its start). Files are merged in name order (TensorBoard
-    names start with the creation time), and within each tag TensorBoard's rule for restarted runs
-    applies: a point whose step goes back drops the stored points at or after that step. Tags are
-    the writer's tags (Lightning writes `train_loss_step`, `lr`, `val_loss`, ...).
+    every event file (a new file is read from its start). Tags are the writer's tags (Lightning
+    writes `train_loss_step`, `lr`, `val_loss`, ...).
+
+    Several files are merged by file, then by step: files are ordered by name (TensorBoard names
+    start with the creation time), and for each tag a later file takes over from its first step,
+    so the points of earlier files at or after that step are dropped. A training restarted from a
+    checkpoint therefore replaces the orphaned steps of the crashed run instead of being drawn over
+    them (TensorBoard keeps both timelines for current event files and purges only for older
+    TensorFlow ones). Within a file, a step that goes back likewise drops the stored points at or
+    after it, so every series stays sorted by step.
 
     File access goes through a `ByteSource`, so the same reader follows a local folder or one on an
     SSH host. A folder that does not exist yet is simply empty; read errors are reported in
@@ -56,6 +62,7 @@ class EventRunReader:
         self.read_chunk = max(1, read_chunk)
         self._files: dict[str, _EventFile] = {}
         self._series: dict[str, ScalarSeries] = {}
+        self._first_steps: dict[str, dict[str, int]] = {}  # tag -> file name -> its first step
         self._own_problems: list[ReadProblem] = []
         self._last_error = ""
 
@@ -116,6 +123,7 @@ class EventRunReader:
     def reset(self) -> None:
         """Forget all read positions and empty every series (the series objects are kept)."""
         self._files.clear()
+        self._first_steps.clear()
         for series in self._series.values():
             series.clear()
 
@@ -146,12 +154,24 @@ class EventRunReader:
             if budget > 0:
                 budget -= len(chunk)
             for batch in state.stream.feed(chunk):
-                series = self._series.get(batch.tag)
-                if series is None:
-                    series = self._series[batch.tag] = ScalarSeries(batch.tag)
-                series.extend_purging_rewinds(batch.steps, batch.wall_times, batch.values)
-                changed.add(batch.tag)
+                if self._merge(state.name, batch):
+                    changed.add(batch.tag)
         return budget
+
+    def _merge(self, file_name: str, batch: ScalarBatch) -> bool:
+        """Add a file's new points to its tag's series; False if they were all superseded."""
+        series = self._series.get(batch.tag)
+        if series is None:
+            series = self._series[batch.tag] = ScalarSeries(batch.tag)
+        first_steps = self._first_steps.setdefault(batch.tag, {})
+        first_steps.setdefault(file_name, int(batch.steps[0]))
+        later = [step for name, step in first_steps.items() if name > file_name]
+        if not later:
+            series.extend_purging_rewinds(batch.steps, batch.wall_times, batch.values)
+            return True
+        keep = batch.steps < min(later)  # an earlier file still being written
+        series.insert_sorted(batch.steps[keep], batch.wall_times[keep], batch.values[keep])
+        return bool(keep.any())
 
     def _note(self, message: str) -> None:
         if message != self._last_error:

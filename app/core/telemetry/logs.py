@@ -157,11 +157,13 @@ def resume_since(last_timestamp_ns: int) -> int:
 class ResumeFilter:
     """Drops the lines a resumed stream repeats.
 
-    Give it the tail of the stored lines (at least those of the last stored second) and pass every
-    line of the re-opened stream through `filter()`. A line older than the resume second is dropped
-    (it is stored already); a line of that second up to the last stored timestamp is dropped when
-    an identical (timestamp, text) line is stored, each stored line cancelling one repeat. Once a
-    line newer than the last stored one arrives, everything passes.
+    Give it the tail of the stored lines (it must include every stored line stamped in or after
+    the resume second; a few hundred last lines are plenty) and pass the lines of the re-opened
+    stream through `filter()`. A line older than the resume second is dropped (it is stored
+    already). A line up to the last stored timestamp is dropped when an identical
+    (timestamp, text) line is stored, each stored line cancelling one repeat, and kept otherwise
+    (it was missed). Newer lines are kept. Docker interleaves stdout and stderr, so timestamps are
+    not assumed to be in order.
     """
 
     def __init__(self, stored_tail: Sequence[LogLine]) -> None:
@@ -176,21 +178,20 @@ class ResumeFilter:
                 for line in stored_tail
                 if line.timestamp_ns is not None and line.timestamp_ns >= self._since_ns
             )
-        self._passing = self.last_timestamp_ns is None
 
     def filter(self, lines: Sequence[LogLine]) -> list[LogLine]:
         """The lines that were not stored before."""
-        kept: list[LogLine] = []
         last = self.last_timestamp_ns
+        if last is None:
+            return list(lines)
+        kept: list[LogLine] = []
         for line in lines:
-            if not self._passing:
-                stamp = line.timestamp_ns
-                if stamp is not None and last is not None and stamp > last:
-                    self._passing = True
-                elif self._stored[line.key] > 0:
-                    self._stored[line.key] -= 1
+            stamp = line.timestamp_ns
+            if stamp is not None and stamp <= last:
+                if stamp < self._since_ns:
                     continue
-                elif stamp is not None and stamp < self._since_ns:
+                if self._stored[line.key] > 0:
+                    self._stored[line.key] -= 1
                     continue
             kept.append(line)
         return kept

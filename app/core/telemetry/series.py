@@ -113,6 +113,23 @@ class ScalarSeries:
             start = rewind
         self.extend(steps_arr[start:], walls_arr[start:], values_arr[start:])
 
+    def insert_sorted(self, steps: npt.ArrayLike, wall_times: npt.ArrayLike, values: npt.ArrayLike) -> None:
+        """Insert points at their step's place, before stored points of the same step (the stored
+        steps must be non-decreasing; the new ones are sorted first)."""
+        steps_arr = np.asarray(steps, dtype=np.int64).ravel()
+        if not steps_arr.size:
+            return
+        order = np.argsort(steps_arr, kind="stable")
+        steps_arr = steps_arr[order]
+        walls_arr = np.asarray(wall_times, dtype=np.float64).ravel()[order]
+        values_arr = np.asarray(values, dtype=np.float64).ravel()[order]
+        places = np.searchsorted(self.steps, steps_arr, side="left")
+        merged_steps = np.insert(self.steps, places, steps_arr)
+        merged_walls = np.insert(self.wall_times, places, walls_arr)
+        merged_values = np.insert(self.values, places, values_arr)
+        self._length = 0
+        self.extend(merged_steps, merged_walls, merged_values)
+
     def truncate(self, length: int) -> None:
         """Keep only the first `length` points."""
         length = max(0, min(length, self._length))

@@ -1,4 +1,8 @@
-"""Fixtures for host tests: the private sshd, an in-memory keyring, local sessions, a tiny registry."""
+"""Fixtures for host tests: an in-memory keyring, local sessions, a tiny registry.
+
+The private sshd fixtures (`ssh_server`, `ssh_host_config`, `namespace_host` from tests/infra/sshd.py)
+are imported once for the whole run by tests/conftest.py, so every test shares one sshd.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,6 @@ from app.core.hosts.secrets import SecretStore
 from app.core.hosts.session import HostSession, open_session
 from app.core.hosts.settings import HostConfig
 from tests.core.hosts.registry import TinyRegistry, serve_registry
-from tests.infra.sshd import ssh_host_config, ssh_server
-
-__all__ = ["ssh_host_config", "ssh_server"]
 
 STANDIN_IMAGE = "taodesk-standin:latest"
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -151,3 +153,63 @@ def test_permission_denied_on_the_socket_names_the_docker_group(local_docker_ses
     assert done.stdout.startswith(DockerPermissionDenied.__name__), done.stderr
     assert f"Permission denied on the Docker socket of host 'local' ({socket_path})" in done.stdout
     assert "'docker' group" in done.stdout
+
+
+class _SocketRelay:
+    """Relays a unix socket of our own to the Docker socket, until `stop` (an engine that dies)."""
+
+    def __init__(self, path: Path, target: str) -> None:
+        self.path, self.target = path, target
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(8)
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        self.listener.close()
+        self.path.unlink()
+        for connection in self.open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+@pytest.mark.docker
+def test_an_engine_that_stops_answering_is_reported(local_docker_session: HostSession, tmp_path: Path) -> None:
+    from app.core.hosts.check import CheckStatus, check_host
+    from app.core.hosts.pull import image_present
+
+    relay = _SocketRelay(tmp_path / "relay.sock", local_docker_session.config.socket_path)
+    session = open_session(HostConfig(name="local", socket_path=str(relay.path), workspace=str(tmp_path)))
+    try:
+        assert session.docker.ping() is True
+        relay.stop()
+        with pytest.raises(DockerUnreachable, match="Docker on host 'local' stopped answering"):
+            image_present(session, "some/image:1")
+        report = check_host(session, ["some/image:1"])
+        assert report.item("docker").status is CheckStatus.FAIL
+        assert "host 'local'" in report.item("docker").message
+        assert not report.ok
+    finally:
+        session.close()

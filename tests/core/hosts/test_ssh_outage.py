@@ -12,9 +12,7 @@ from app.core.hosts.known_hosts import accept_host_key
 from app.core.hosts.session import open_session
 from app.core.hosts.settings import HostConfig
 from app.core.hosts.ssh import SshHostSession
-from tests.infra.sshd import NamespaceHost, namespace_host
-
-__all__ = ["namespace_host"]
+from tests.infra.sshd import NamespaceHost
 
 pytestmark = pytest.mark.ssh
 

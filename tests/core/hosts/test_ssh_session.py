@@ -256,35 +256,33 @@ def test_many_docker_calls_and_file_calls_stay_within_the_servers_session_limit(
             assert session.run(["true"]).exit_code == 0
 
 
-def test_telemetry_follows_a_growing_run_over_sftp(ssh_host_config: HostConfig) -> None:
+def test_telemetry_follows_a_growing_run_over_sftp(ssh_host_config: HostConfig, tmp_path: Path) -> None:
     from tensorboardX import SummaryWriter
 
     from app.core.telemetry.event_runs import EventRunReader
     from app.core.telemetry.files import ByteSource
 
-    def poll_until(reader: EventRunReader, points: int) -> int:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            reader.poll()
-            if "train_loss" in reader.scalars and len(reader.series("train_loss").steps) >= points:
-                break
-            time.sleep(0.05)
-        return len(reader.series("train_loss").steps) if "train_loss" in reader.scalars else 0
+    writer = SummaryWriter(str(tmp_path / "made"))
+    for step in range(8):
+        writer.add_scalar("train_loss", 1.0 / (step + 1), step)
+    writer.close()
+    made = next((tmp_path / "made").iterdir())
+    data = made.read_bytes()
+    run_dir = Path(ssh_host_config.workspace, "train", "lightning_logs", "version_1")
 
-    run_dir = f"{ssh_host_config.workspace}/train/lightning_logs/version_1"
     with open_session(ssh_host_config) as session:
         assert isinstance(session, ByteSource)
-        reader = EventRunReader(session, run_dir)
+        reader = EventRunReader(session, str(run_dir))
         assert reader.poll() == set()  # the folder does not exist yet
-        writer = SummaryWriter(run_dir)
-        for step in range(5):
-            writer.add_scalar("train_loss", 1.0 / (step + 1), step)
-        writer.flush()
-        assert poll_until(reader, 5) == 5
-        for step in range(5, 8):
-            writer.add_scalar("train_loss", 1.0 / (step + 1), step)
-        writer.close()
-        assert poll_until(reader, 8) == 8
+        run_dir.mkdir(parents=True)
+        growing = run_dir / made.name
+        growing.write_bytes(data[: len(data) // 2])  # the trainer is half-way through a record
+        assert reader.poll() == {"train_loss"}
+        first = len(reader.series("train_loss").steps)
+        assert 0 < first < 8
+        with growing.open("ab") as stream:
+            stream.write(data[len(data) // 2 :])
+        assert reader.poll() == {"train_loss"}
         series = reader.series("train_loss")
         assert list(series.steps) == list(range(8))
         assert list(series.values) == pytest.approx([1.0 / (step + 1) for step in range(8)])
