@@ -179,12 +179,18 @@ def measure_growing_file(big_run: Path, work: Path, poll_seconds: float, appende
     thread.join()
     latencies_ms = [1000 * (seen - wrote) for seen, wrote in zip(seen_at, written_at, strict=False)]
     print(f"\ngrowing file: {base_count:,} points already in the file, first poll {initial:.2f} s")
-    print(f"  appended {len(records)} records (each written in two halves), polling every "
-          f"{poll_seconds * 1000:.0f} ms")
-    print(f"  written -> parsed latency: median {statistics.median(latencies_ms):.1f} ms, "
-          f"p95 {np.percentile(latencies_ms, 95):.1f} ms, max {max(latencies_ms):.1f} ms")
-    print(f"  cost of one poll: median {1000 * statistics.median(poll_costs):.2f} ms, "
-          f"max {1000 * max(poll_costs):.2f} ms (only new bytes are read)")
+    print(
+        f"  appended {len(records)} records (each written in two halves), polling every "
+        f"{poll_seconds * 1000:.0f} ms"
+    )
+    print(
+        f"  written -> parsed latency: median {statistics.median(latencies_ms):.1f} ms, "
+        f"p95 {np.percentile(latencies_ms, 95):.1f} ms, max {max(latencies_ms):.1f} ms"
+    )
+    print(
+        f"  cost of one poll: median {1000 * statistics.median(poll_costs):.2f} ms, "
+        f"max {1000 * max(poll_costs):.2f} ms (only new bytes are read)"
+    )
     started = time.perf_counter()
     for _ in range(100):
         reader.poll()
@@ -224,16 +230,26 @@ def main() -> None:
     file_seconds = time_file_reader(run, args.repeats)
 
     print(f"\n{'reader':<58}{'scalars':>10}{'seconds':>10}{'scalars/s':>14}")
-    print(f"{'EventAccumulator(size_guidance={scalars: 0}).Reload()':<58}{reference_count:>10,}"
-          f"{accumulator_seconds:>10.2f}{reference_count / accumulator_seconds:>14,.0f}")
-    print(f"{'EventRunReader.poll() (CRC-checked, merged series)':<58}{ours_count:>10,}"
-          f"{ours_seconds:>10.3f}{ours_count / ours_seconds:>14,.0f}")
-    print(f"{'read_event_file() (CRC-checked)':<58}{ours_count:>10,}"
-          f"{file_seconds:>10.3f}{ours_count / file_seconds:>14,.0f}")
-    print(f"\nspeed-up vs EventAccumulator: {accumulator_seconds / ours_seconds:.1f}x (run reader), "
-          f"{accumulator_seconds / file_seconds:.1f}x (file reader)")
-    print(f"same count: {reference_count == ours_count}; "
-          f"same (tag, step, value) sequences: {same_points(reference, reader)}")
+    print(
+        f"{'EventAccumulator(size_guidance={scalars: 0}).Reload()':<58}{reference_count:>10,}"
+        f"{accumulator_seconds:>10.2f}{reference_count / accumulator_seconds:>14,.0f}"
+    )
+    print(
+        f"{'EventRunReader.poll() (CRC-checked, merged series)':<58}{ours_count:>10,}"
+        f"{ours_seconds:>10.3f}{ours_count / ours_seconds:>14,.0f}"
+    )
+    print(
+        f"{'read_event_file() (CRC-checked)':<58}{ours_count:>10,}"
+        f"{file_seconds:>10.3f}{ours_count / file_seconds:>14,.0f}"
+    )
+    print(
+        f"\nspeed-up vs EventAccumulator: {accumulator_seconds / ours_seconds:.1f}x (run reader), "
+        f"{accumulator_seconds / file_seconds:.1f}x (file reader)"
+    )
+    print(
+        f"same count: {reference_count == ours_count}; "
+        f"same (tag, step, value) sequences: {same_points(reference, reader)}"
+    )
 
     measure_growing_file(run, args.dir, args.poll_ms / 1000.0, args.appended)
 

@@ -62,14 +62,17 @@ def write_tensor_scalars(
         tensor = tensor_util.make_tensor_proto(np.array(value, dtype=dtype))
         if as_content:
             content = np.array(value, dtype=dtype).tobytes()
-            tensor = type(tensor)(dtype=tensor.dtype, tensor_shape=tensor.tensor_shape, tensor_content=content)
+            tensor = type(tensor)(
+                dtype=tensor.dtype, tensor_shape=tensor.tensor_shape, tensor_content=content
+            )
         entry = summary_pb2.Summary.Value(tag=tag, tensor=tensor)
         if tag not in seen:
             seen.add(tag)
             entry.metadata.CopyFrom(metadata.create_summary_metadata(display_name=tag, description=""))
             entry.metadata.plugin_data.plugin_name = plugin
-        event = event_pb2.Event(wall_time=1_700_000_000.0 + index, step=step,
-                                summary=summary_pb2.Summary(value=[entry]))
+        event = event_pb2.Event(
+            wall_time=1_700_000_000.0 + index, step=step, summary=summary_pb2.Summary(value=[entry])
+        )
         writer.add_event(event)
     writer.close()
     (created,) = set(folder.glob("events.out.tfevents.*")) - before

@@ -83,6 +83,7 @@ class JobManager:
         self._open = session_factory or open_session
         self._sessions: dict[str, HostSession] = {}
         self._lock = threading.Lock()
+        self._memlock_refused: set[str] = set()
 
     def session(self, host: str) -> HostSession:
         """An open session to a host (reused)."""
@@ -229,19 +230,25 @@ class JobManager:
         from docker.errors import DockerException
 
         job = plan.job
+        if job.host in self._memlock_refused:
+            self._without_unlimited_memlock(plan)
         try:
             self._start_container(session, plan)
         except DockerException as exc:
             if "error setting rlimit" not in str(exc) or not plan.unlimited_memlock:
                 self._start_failed(job, exc)
-            plan.unlimited_memlock = False
-            plan.warnings.append(MEMLOCK_WARNING.format(host=job.host))
-            self.store.update(job.id, extra={**job.extra, "warnings": plan.warnings})
+            self._memlock_refused.add(job.host)
+            self._without_unlimited_memlock(plan)
             try:
                 self._start_container(session, plan)
             except DockerException as again:
                 self._start_failed(job, again)
         self.store.update(job.id, status=JobStatus.RUNNING, started_at=time.time())
+
+    def _without_unlimited_memlock(self, plan: LaunchPlan) -> None:
+        plan.unlimited_memlock = False
+        plan.warnings.append(MEMLOCK_WARNING.format(host=plan.job.host))
+        self.store.update(plan.job.id, extra={**plan.job.extra, "warnings": plan.warnings})
 
     def _start_container(self, session: HostSession, plan: LaunchPlan) -> None:
         """Create and start; a container that fails to start is removed before the error goes on."""

@@ -98,7 +98,8 @@ class LogStream:
     """Bytes of `docker logs --timestamps` in, complete `LogLine`s out.
 
     A partial line is kept until its newline arrives (`pending_line()` shows its current state,
-    e.g. a progress bar still being drawn). Lines of a Python traceback share the ERROR level.
+    e.g. a progress bar still being drawn). The indented lines of a Python traceback share its
+    ERROR level (as long as no line of the other output stream comes in between).
     """
 
     def __init__(self, *, timestamps: bool = True) -> None:
@@ -144,8 +145,7 @@ class LogStream:
         if self._in_traceback:
             if text[:1].isspace() or not text:
                 return LogLevel.ERROR
-            self._in_traceback = False
-            return LogLevel.ERROR  # the exception line that ends the traceback
+            self._in_traceback = False  # the exception line ("ValueError: ...") ends it
         return guess_level(text)
 
 

@@ -59,6 +59,7 @@ def test_local_check_reports_versions_cpu_only_disk_and_images(local_docker_sess
     assert report.ok
 
 
+@pytest.mark.ssh
 def test_disk_space_agrees_between_statvfs_and_df_over_ssh(local_session: HostSession,
                                                           ssh_host_config: HostConfig) -> None:
     with open_session(ssh_host_config) as remote:
@@ -131,6 +132,7 @@ def test_check_pulls_missing_images_when_asked(local_docker_session: HostSession
     assert not report.ok
 
 
+@pytest.mark.ssh
 def test_check_over_ssh_matches_the_local_engine(ssh_host_config: HostConfig,
                                                  local_docker_session: HostSession) -> None:
     with open_session(ssh_host_config) as session:

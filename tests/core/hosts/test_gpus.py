@@ -127,3 +127,61 @@ def test_host_without_nvidia_smi_is_cpu_only_not_an_error(local_docker_session: 
     assert inventory.note.startswith("No NVIDIA GPUs found on 'local'")
     assert inventory.note.endswith(": CPU work only")
     assert sample_gpus(local_docker_session, [0]) == []
+
+
+class _FakeContainers:
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[object, ...], dict[str, object]]] = []
+
+    def run(self, *args: object, **kwargs: object) -> bytes:
+        self.calls.append((args, kwargs))
+        return INVENTORY.encode()
+
+
+class _FakeImages:
+    def get(self, ref: str) -> object:
+        import docker
+
+        if ref != "tao:present":
+            raise docker.errors.ImageNotFound(ref)
+        return object()
+
+
+class _FakeDocker:
+    def __init__(self, runtimes: dict[str, object]) -> None:
+        self.runtimes = runtimes
+        self.containers = _FakeContainers()
+        self.images = _FakeImages()
+
+    def info(self) -> dict[str, object]:
+        return {"Runtimes": self.runtimes}
+
+
+class _HostWithoutNvidiaSmi:
+    """Stands in for a session whose host lacks nvidia-smi but whose engine may have the runtime."""
+
+    name = "box"
+
+    def __init__(self, runtimes: dict[str, object]) -> None:
+        self.docker = _FakeDocker(runtimes)
+
+    def run(self, argv: list[str], timeout: float | None = 60.0) -> CommandResult:
+        return CommandResult(127, "", "sh: 1: nvidia-smi: not found")
+
+
+def test_without_nvidia_smi_on_the_host_a_runtime_container_is_asked() -> None:
+    host = _HostWithoutNvidiaSmi({"runc": {}, "nvidia": {}})
+    inventory = list_gpus(host, ["tao:missing", "tao:present"])  # type: ignore[arg-type]
+    assert [g.index for g in inventory.gpus] == [0, 1]
+    assert inventory.source == "nvidia-smi in tao:present"
+    (args, kwargs), = host.docker.containers.calls
+    assert args[0] == "tao:present"
+    assert kwargs["runtime"] == "nvidia" and kwargs["entrypoint"] == "nvidia-smi"
+    assert kwargs["network_mode"] == "none" and kwargs["remove"] is True
+
+
+def test_without_nvidia_smi_or_runtime_the_host_is_cpu_only() -> None:
+    host = _HostWithoutNvidiaSmi({"runc": {}})
+    inventory = list_gpus(host, ["tao:present"])  # type: ignore[arg-type]
+    assert inventory.gpus == [] and host.docker.containers.calls == []
+    assert inventory.note == "No NVIDIA GPUs found on 'box': CPU work only"

@@ -196,7 +196,8 @@ class _SocketRelay:
 
 
 @pytest.mark.docker
-def test_an_engine_that_stops_answering_is_reported(local_docker_session: HostSession, tmp_path: Path) -> None:
+def test_an_engine_that_stops_answering_is_reported(local_docker_session: HostSession,
+                                                    tmp_path: Path) -> None:
     from app.core.hosts.check import CheckStatus, check_host
     from app.core.hosts.pull import image_present
 

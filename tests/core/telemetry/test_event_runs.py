@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core.hosts.settings import HostConfig
 from app.core.telemetry.event_runs import EventRunReader, tao_event_dir
 from app.core.telemetry.files import LocalFiles
 from app.core.telemetry.tfevents import read_event_file
-from tests.infra.sshd import ssh_host_config, ssh_server  # noqa: F401
 from tests.infra.tfevents_writer import ScalarTriple, tensorboard_scalars, write_simple_scalars
 
 FIRST_FILE = "events.out.tfevents.1700000000.trainer.101.0"
@@ -45,7 +45,9 @@ def two_trainings(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, byte
     """A first training (steps 0-59) and a restart from the step-40 checkpoint (steps 40-99)."""
     staging = tmp_path_factory.mktemp("staging")
     first = write_simple_scalars(staging / "first", training_points(0, 60, 0.0), start_time=1_700_000_000.0)
-    restart = write_simple_scalars(staging / "restart", training_points(40, 100, 10.0), start_time=1_700_000_900.0)
+    restart = write_simple_scalars(
+        staging / "restart", training_points(40, 100, 10.0), start_time=1_700_000_900.0
+    )
     return first.read_bytes(), restart.read_bytes()
 
 
@@ -53,8 +55,9 @@ def two_trainings(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, byte
 def resumed_training(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A training resumed from the last checkpoint of the first one (steps 60-99)."""
     staging = tmp_path_factory.mktemp("staging")
-    return write_simple_scalars(staging / "resumed", training_points(60, 100, 10.0),
-                                start_time=1_700_000_900.0).read_bytes()
+    return write_simple_scalars(
+        staging / "resumed", training_points(60, 100, 10.0), start_time=1_700_000_900.0
+    ).read_bytes()
 
 
 def append(path: Path, data: bytes) -> None:
@@ -129,7 +132,10 @@ def test_files_written_at_the_same_time_merge_the_same_way_whatever_the_poll_tim
     run_dir = tmp_path / "version_1"
     reader = EventRunReader(LocalFiles(), str(run_dir))
     for index in range(rounds):  # both files grow between polls
-        append(run_dir / RESTART_FILE, restart[index * len(restart) // rounds : (index + 1) * len(restart) // rounds])
+        append(
+            run_dir / RESTART_FILE,
+            restart[index * len(restart) // rounds : (index + 1) * len(restart) // rounds],
+        )
         append(run_dir / FIRST_FILE, first[index * len(first) // rounds : (index + 1) * len(first) // rounds])
         reader.poll()
 
@@ -186,7 +192,9 @@ def test_an_unreadable_run_folder_is_reported_not_raised(tmp_path: Path) -> None
 
 @pytest.mark.ssh
 def test_follows_a_growing_run_on_an_ssh_host(
-    ssh_host_config, two_trainings: tuple[bytes, bytes], resumed_training: bytes  # noqa: F811
+    ssh_host_config: HostConfig,
+    two_trainings: tuple[bytes, bytes],
+    resumed_training: bytes,
 ) -> None:
     from app.core.hosts.session import open_session
 

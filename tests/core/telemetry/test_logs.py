@@ -26,17 +26,20 @@ def stamp(second: int, nanos: int) -> bytes:
     return moment.strftime("%Y-%m-%dT%H:%M:%S").encode() + f".{nanos:09d}Z".encode()
 
 
-SAMPLE = b"".join([
-    stamp(0, 1) + b" Starting Pose Classification train.\n",
-    stamp(0, 2) + b" \rEpoch 0:   0%|          | 0/53\rEpoch 0:  50%|#####     | 26/53\r"
-    + b"Epoch 0: 100%|##########| 53/53\n",
-    stamp(1, 3) + b" WARNING: the learning rate is high \xc3\xa9t\xc3\xa9\n",
-    stamp(1, 4) + b" Traceback (most recent call last):\n",
-    stamp(1, 5) + b'   File "train.py", line 3, in <module>\n',
-    stamp(1, 6) + b" ValueError: bad spec\n",
-    stamp(1, 7) + b" Error executing job with overrides: []\n",
-    stamp(2, 8) + b" done\r\n",
-])
+SAMPLE = b"".join(
+    [
+        stamp(0, 1) + b" Starting Pose Classification train.\n",
+        stamp(0, 2)
+        + b" \rEpoch 0:   0%|          | 0/53\rEpoch 0:  50%|#####     | 26/53\r"
+        + b"Epoch 0: 100%|##########| 53/53\n",
+        stamp(1, 3) + b" WARNING: the learning rate is high \xc3\xa9t\xc3\xa9\n",
+        stamp(1, 4) + b" Traceback (most recent call last):\n",
+        stamp(1, 5) + b'   File "train.py", line 3, in <module>\n',
+        stamp(1, 6) + b" ValueError: bad spec\n",
+        stamp(1, 7) + b" Error executing job with overrides: []\n",
+        stamp(2, 8) + b" done\r\n",
+    ]
+)
 
 
 def test_docker_timestamps_to_nanoseconds() -> None:
@@ -62,11 +65,17 @@ def test_lines_carriage_returns_and_levels() -> None:
         "done",
     ]
     assert [line.level for line in lines] == [
-        LogLevel.INFO, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR, LogLevel.ERROR, LogLevel.ERROR,
-        LogLevel.ERROR, LogLevel.INFO,
+        LogLevel.INFO,
+        LogLevel.INFO,
+        LogLevel.WARNING,
+        LogLevel.ERROR,
+        LogLevel.ERROR,
+        LogLevel.ERROR,
+        LogLevel.ERROR,
+        LogLevel.INFO,
     ]
     assert lines[1].timestamp_ns == parse_docker_timestamp(stamp(0, 2))
-    assert lines[-1].timestamp_ns - lines[0].timestamp_ns == 2 * SECOND + 7
+    assert (lines[-1].timestamp_ns or 0) - (lines[0].timestamp_ns or 0) == 2 * SECOND + 7
 
 
 def test_any_split_of_the_stream_gives_the_same_lines() -> None:
@@ -117,8 +126,13 @@ def test_resuming_drops_the_repeated_second_and_keeps_what_was_missed() -> None:
     kept = resume.filter(resent[:2]) + resume.filter(resent[2:])
 
     assert stored + kept == everything
-    assert [line.text for line in kept] == ["ValueError: bad spec", "Error executing job with overrides: []",
-                                            "done", "done", "next"]
+    assert [line.text for line in kept] == [
+        "ValueError: bad spec",
+        "Error executing job with overrides: []",
+        "done",
+        "done",
+        "next",
+    ]
 
 
 def test_resuming_keeps_identical_lines_that_were_never_stored() -> None:
@@ -127,8 +141,19 @@ def test_resuming_keeps_identical_lines_that_were_never_stored() -> None:
     resume = ResumeFilter([repeated])
 
     assert resume.filter([LogLine(4 * SECOND, "older", LogLevel.INFO), repeated, repeated, newer]) == [
-        repeated, newer]
+        repeated,
+        newer,
+    ]
     assert ResumeFilter([]).filter([repeated]) == [repeated]
+
+
+def test_resuming_copes_with_stdout_and_stderr_out_of_timestamp_order() -> None:
+    stdout_line = LogLine(7 * SECOND + 900, "stdout", LogLevel.INFO)
+    stderr_line = LogLine(7 * SECOND + 100, "stderr", LogLevel.ERROR)
+    missed = LogLine(7 * SECOND + 950, "missed", LogLevel.INFO)
+    resume = ResumeFilter([stdout_line, stderr_line])
+
+    assert resume.filter([stdout_line, missed, stderr_line]) == [missed]
 
 
 def read_lines(stream: LogStream, chunks: Any) -> list[LogLine]:
@@ -145,7 +170,10 @@ for i in range(5):
 sys.stdout.write("\n")
 print("INFO: step 1", flush=True)
 print("WARNING: lr is high", flush=True)
-sys.stderr.write('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad\n'); sys.stderr.flush()
+time.sleep(0.3)  # stdout and stderr are copied separately: keep them apart in time
+sys.stderr.write('Traceback (most recent call last):\n  File "x.py", line 1\nValueError: bad\n')
+sys.stderr.flush()
+time.sleep(0.3)
 for i in range(40):
     print("line %d" % i, flush=True)
     time.sleep(0.03)
@@ -155,8 +183,12 @@ for i in range(40):
 @pytest.mark.docker
 def test_a_real_container_log_stream_and_its_resumption(docker_client: Any, standin_image: str) -> None:
     container = docker_client.containers.run(
-        standin_image, ["python3", "-u", "-c", CONTAINER_SCRIPT], entrypoint="", detach=True,
-        network_mode="none", labels={"taodesk.test": "telemetry"},
+        standin_image,
+        ["python3", "-u", "-c", CONTAINER_SCRIPT],
+        entrypoint="",
+        detach=True,
+        network_mode="none",
+        labels={"taodesk.test": "telemetry"},
     )
     try:
         live = read_lines(LogStream(), container.logs(stream=True, follow=True, timestamps=True))
@@ -168,8 +200,10 @@ def test_a_real_container_log_stream_and_its_resumption(docker_client: Any, stan
     texts = [line.text for line in live]
     assert texts[0] == "Epoch 0: 100%|####"
     assert texts[1:3] == ["INFO: step 1", "WARNING: lr is high"]
-    assert [line.level for line in live if line.text in ("  File \"x.py\", line 1", "ValueError: bad")] == [
-        LogLevel.ERROR, LogLevel.ERROR]
+    assert [line.level for line in live if line.text in ('  File "x.py", line 1', "ValueError: bad")] == [
+        LogLevel.ERROR,
+        LogLevel.ERROR,
+    ]
     assert texts[-1] == "line 39" and len(live) == 3 + 3 + 40
     stamps = [line.timestamp_ns or 0 for line in live]
     assert all(abs(stamp / SECOND - time.time()) < 120 for stamp in stamps)

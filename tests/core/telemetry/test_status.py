@@ -25,9 +25,13 @@ def write_pose_training(path: Path, epochs_done: int = NUM_EPOCHS) -> list[dict[
     val_kpis = []
     for epoch in range(epochs_done):
         step = (epoch + 1) * STEPS_PER_EPOCH
-        logger.write("Training loop in progress",
-                     data=epoch_progress(epoch, step, NUM_EPOCHS, NUM_EPOCHS * STEPS_PER_EPOCH, 12.5, STEPS_PER_EPOCH))
-        logger.write("Train metrics generated.", kpi={"train_loss": 1.0 / (epoch + 1), "train_acc": 0.3 * epoch})
+        logger.write(
+            "Training loop in progress",
+            data=epoch_progress(epoch, step, NUM_EPOCHS, NUM_EPOCHS * STEPS_PER_EPOCH, 12.5, STEPS_PER_EPOCH),
+        )
+        logger.write(
+            "Train metrics generated.", kpi={"train_loss": 1.0 / (epoch + 1), "train_acc": 0.3 * epoch}
+        )
         val = {"val_loss": math.nan if epoch == 0 else 0.9 / epoch, "val_acc": 0.25 * epoch}
         val_kpis.append(val)
         logger.write("Eval metrics generated.", kpi=val)
@@ -105,8 +109,15 @@ def test_a_partial_last_line_waits_for_its_newline(tmp_path: Path) -> None:
 
 def test_a_last_line_without_newline_is_read_when_the_file_is_complete() -> None:
     reader = StatusReader()
-    line = json.dumps({"date": "6/19/2026", "time": "14:3:7", "status": "RUNNING", "verbosity": "INFO",
-                       "message": "Train finished successfully."})
+    line = json.dumps(
+        {
+            "date": "6/19/2026",
+            "time": "14:3:7",
+            "status": "RUNNING",
+            "verbosity": "INFO",
+            "message": "Train finished successfully.",
+        }
+    )
     assert reader.feed(line.encode()) == []
 
     (record,) = reader.finish()
@@ -118,13 +129,16 @@ def test_a_last_line_without_newline_is_read_when_the_file_is_complete() -> None
 def test_a_failure_line_is_kept_as_the_failure_message(tmp_path: Path) -> None:
     path = tmp_path / "status.json"
     write_pose_training(path, epochs_done=1)
-    StatusLogger(path).write("Configuration error: dataset.train_dataset.data_path is missing",
-                             status=FAILURE, verbosity="ERROR")
+    StatusLogger(path).write(
+        "Configuration error: dataset.train_dataset.data_path is missing", status=FAILURE, verbosity="ERROR"
+    )
     reader = StatusReader()
     reader.feed(path.read_bytes())
 
     assert reader.progress.failed
-    assert reader.progress.failure_message == "Configuration error: dataset.train_dataset.data_path is missing"
+    assert (
+        reader.progress.failure_message == "Configuration error: dataset.train_dataset.data_path is missing"
+    )
     assert reader.progress.last_status == "FAILURE"
 
 
@@ -138,7 +152,9 @@ def test_bad_lines_are_reported_with_their_line_number_and_skipped() -> None:
 
     assert [record.line for record in records] == [1, 5]
     assert [(problem.source, problem.line) for problem in reader.problems] == [
-        ("results/train/status.json", 2), ("results/train/status.json", 3)]
+        ("results/train/status.json", 2),
+        ("results/train/status.json", 3),
+    ]
     assert "line 2" in str(reader.problems[0])
     assert reader.kpis == {"loss": math.inf, "acc": -math.inf}
     assert reader.progress.epoch == 1 and reader.progress.num_epochs == 10

@@ -74,7 +74,9 @@ def test_reads_exactly_what_tensorboard_reads(large_event_file: Path) -> None:
         mine = series[tag]
         assert mine.steps.tolist() == [step for step, _, _ in events], tag
         assert mine.wall_times.tolist() == [wall for _, wall, _ in events], tag
-        assert all(same_value(a, b) for a, b in zip(mine.values.tolist(), [v for _, _, v in events], strict=True))
+        assert all(
+            same_value(a, b) for a, b in zip(mine.values.tolist(), [v for _, _, v in events], strict=True)
+        )
     loss = series["train_loss_step"]
     assert math.isnan(loss.values[10]) and math.isinf(loss.values[11])
     assert series["big_step"].steps.tolist() == [2**40 + 1]
@@ -96,7 +98,9 @@ def test_bulk_record_index_finds_the_same_records_as_a_plain_walk(large_event_fi
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_growing_file_read_in_random_pieces_gives_each_point_once(large_event_file: Path, seed: int) -> None:
+def test_a_growing_file_read_in_random_pieces_gives_each_point_once(
+    large_event_file: Path, seed: int
+) -> None:
     data = large_event_file.read_bytes()
     whole = stream_points(ScalarEventStream(), [data])
     rng = random.Random(seed)
@@ -120,7 +124,7 @@ def test_a_record_arriving_byte_by_byte_is_returned_once_when_complete(small_eve
     offset, length = record_spans(data)[1]
     stream = TFRecordStream()
     stream.feed(data[:offset])
-    returned = []
+    returned: list[tuple[int, bytes]] = []
     for index in range(offset, offset + 16 + length):
         batch = stream.feed(data[index : index + 1])
         returned.extend((index, bytes(record)) for record in batch)
@@ -150,17 +154,22 @@ def test_tensor_encoded_scalars_of_every_common_dtype(tmp_path: Path, as_content
 
 
 def test_tensors_that_are_not_scalars_are_ignored(tmp_path: Path) -> None:
-    write_tensor_scalars(tmp_path, [("hist", 1, 1.0, "float32"), ("hist", 2, 2.0, "float32")],
-                         plugin="histograms", suffix=".a")
+    write_tensor_scalars(
+        tmp_path, [("hist", 1, 1.0, "float32"), ("hist", 2, 2.0, "float32")], plugin="histograms", suffix=".a"
+    )
     write_tensor_scalars(tmp_path, [("loss", 1, 0.5, "float32")], suffix=".b")
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
     from tensorboard.util import tensor_util
 
     writer = EventFileWriter(str(tmp_path), filename_suffix=".c")
-    vector = summary_pb2.Summary.Value(tag="vector", tensor=tensor_util.make_tensor_proto(np.ones(3, np.float32)))
+    vector = summary_pb2.Summary.Value(
+        tag="vector", tensor=tensor_util.make_tensor_proto(np.ones(3, np.float32))
+    )
     text = summary_pb2.Summary.Value(tag="note", tensor=tensor_util.make_tensor_proto(np.array(b"hello")))
-    writer.add_event(event_pb2.Event(step=1, wall_time=1.0, summary=summary_pb2.Summary(value=[vector, text])))
+    writer.add_event(
+        event_pb2.Event(step=1, wall_time=1.0, summary=summary_pb2.Summary(value=[vector, text]))
+    )
     writer.close()
 
     tags = set()
@@ -189,8 +198,12 @@ def test_a_corrupt_record_is_skipped_with_a_warning_and_the_rest_is_read(
     spans = record_spans(data)
     victim = len(spans) // 2
     offset, length = spans[victim]
-    position = {"data": offset + 12 + length // 2, "length": offset, "length_crc": offset + 9,
-                "data_crc": offset + 12 + length + 1}[where]
+    position = {
+        "data": offset + 12 + length // 2,
+        "length": offset,
+        "length_crc": offset + 9,
+        "data_crc": offset + 12 + length + 1,
+    }[where]
     intact = stream_points(ScalarEventStream(), [data])
     lost = stream_points(ScalarEventStream(), [data[offset : offset + 16 + length]])
 
@@ -232,4 +245,6 @@ def test_a_truncated_file_gives_the_complete_records_and_reports_the_rest(
     stream.finish()
 
     assert same_points(points, stream_points(ScalarEventStream(), [data])[:-1])
-    assert [(problem.offset, "truncated" in problem.message) for problem in stream.problems] == [(offset, True)]
+    assert [(problem.offset, "truncated" in problem.message) for problem in stream.problems] == [
+        (offset, True)
+    ]
