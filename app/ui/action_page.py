@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -24,11 +25,16 @@ from app.core.specs.validation import ERROR, NEEDS_INPUT, SpecIssue
 from app.ui.form.action_form import ActionFormView
 from app.ui.yaml_preview import YamlPreview
 
+if TYPE_CHECKING:
+    from app.ui.app_context import AppContext
+    from app.ui.launch_panel import LaunchPanel
+
 
 class ActionPage(QWidget):
     """Everything needed to prepare one action's spec."""
 
-    def __init__(self, skill: Skill, action: str, parent: QWidget | None = None) -> None:
+    def __init__(self, skill: Skill, action: str, parent: QWidget | None = None,
+                 context: AppContext | None = None) -> None:
         super().__init__(parent)
         self.skill = skill
         self.form = ActionForm(skill, action)
@@ -46,6 +52,12 @@ class ActionPage(QWidget):
         layout.addWidget(self.splitter, 1)
         self.launch_area = QVBoxLayout()
         layout.addLayout(self.launch_area)
+        self.launch_panel: LaunchPanel | None = None
+        if context is not None:
+            from app.ui.launch_panel import LaunchPanel
+
+            self.launch_panel = LaunchPanel(context, self.form, self)
+            self.launch_area.addWidget(self.launch_panel)
         self.form.issues_changed.connect(self._on_issues_changed)
         self._on_issues_changed(self.form.issues)
 

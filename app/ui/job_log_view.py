@@ -47,8 +47,11 @@ DRAIN_INTERVAL_MS = 40
 DRAIN_BUDGET_SECONDS = 0.020
 TARGET_CHUNK_SECONDS = 0.008
 MIN_CHUNK, MAX_CHUNK = 100, 5000
-LEVEL_FILTERS = (("All lines", LogLevel.DEBUG), ("Warnings and errors", LogLevel.WARNING),
-                 ("Errors only", LogLevel.ERROR))
+LEVEL_FILTERS = (
+    ("All lines", LogLevel.DEBUG),
+    ("Warnings and errors", LogLevel.WARNING),
+    ("Errors only", LogLevel.ERROR),
+)
 LEVEL_COLOURS = {LogLevel.WARNING: "#9a6700", LogLevel.ERROR: "#c0392b"}
 PATTERN_BACKGROUND = "#fde2e1"
 SEARCH_BACKGROUND = "#ffe66d"
@@ -77,8 +80,12 @@ class JobLogView(QWidget):
 
     pattern_matched = Signal(str)
 
-    def __init__(self, patterns: Sequence[ErrorPattern] = (), max_lines: int = DEFAULT_MAX_LINES,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        patterns: Sequence[ErrorPattern] = (),
+        max_lines: int = DEFAULT_MAX_LINES,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.patterns = list(patterns)
         self.max_lines = max_lines
@@ -110,7 +117,7 @@ class JobLogView(QWidget):
         self.search.setPlaceholderText("Search the log…  (Enter: next, Shift+Enter: previous)")
         self.search.setClearButtonEnabled(True)
         self.search.returnPressed.connect(self.find_next)
-        QShortcut(QKeySequence("Shift+Return"), self.search, activated=self.find_previous)
+        QShortcut(QKeySequence("Shift+Return"), self.search, self.find_previous)
         self.previous_button = QToolButton(self)
         self.previous_button.setText("▲")
         self.previous_button.setToolTip("Previous match")
@@ -334,7 +341,9 @@ class JobLogView(QWidget):
         found = self.text.find(term, flags)
         if not found:
             cursor = self.text.textCursor()
-            cursor.movePosition(QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start)
+            cursor.movePosition(
+                QTextCursor.MoveOperation.End if backward else QTextCursor.MoveOperation.Start
+            )
             self.text.setTextCursor(cursor)
             found = self.text.find(term, flags)
         self.search.setProperty("notFound", not found)
@@ -343,8 +352,8 @@ class JobLogView(QWidget):
         if found:
             self.follow_toggle.setChecked(False)
             selection = QTextEdit.ExtraSelection()
-            selection.cursor = self.text.textCursor()  # type: ignore[attr-defined]
-            selection.format.setBackground(QColor(SEARCH_BACKGROUND))  # type: ignore[attr-defined]
+            selection.cursor = self.text.textCursor()
+            selection.format.setBackground(QColor(SEARCH_BACKGROUND))
             self.text.setExtraSelections([selection])
             self.text.centerCursor()
         return found
@@ -398,9 +407,12 @@ def main() -> None:
     from app.ui.application import create_application
 
     app = create_application()
-    pattern = ErrorPattern("dataset_smaller_than_batch", "Dataset smaller than the batch",
-                           re.compile(r"Dataset size \(\d+\) is smaller than the total batch size"),
-                           "Lower dataset.batch_size or add sequences to the set.")
+    pattern = ErrorPattern(
+        "dataset_smaller_than_batch",
+        "Dataset smaller than the batch",
+        re.compile(r"Dataset size \(\d+\) is smaller than the total batch size"),
+        "Lower dataset.batch_size or add sequences to the set.",
+    )
     view = JobLogView([pattern])
     view.resize(1000, 600)
     view.feed(_sample_lines(5000))

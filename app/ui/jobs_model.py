@@ -23,8 +23,17 @@ from app.core.jobs.model import Job, JobStatus
 from app.core.jobs.store import JobStore
 
 COLUMNS = ("ID", "Skill", "Action", "Status", "Host", "Duration", "Progress", "Parent", "Created")
-(ID_COLUMN, SKILL_COLUMN, ACTION_COLUMN, STATUS_COLUMN, HOST_COLUMN, DURATION_COLUMN, PROGRESS_COLUMN,
- PARENT_COLUMN, CREATED_COLUMN) = range(len(COLUMNS))
+(
+    ID_COLUMN,
+    SKILL_COLUMN,
+    ACTION_COLUMN,
+    STATUS_COLUMN,
+    HOST_COLUMN,
+    DURATION_COLUMN,
+    PROGRESS_COLUMN,
+    PARENT_COLUMN,
+    CREATED_COLUMN,
+) = range(len(COLUMNS))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PROGRESS_FRACTION_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -159,7 +168,9 @@ class JobsTableModel(QAbstractTableModel):
 
     def progress_changed(self, job_id: str | None = None) -> None:
         """Repaint the progress of one job (or all)."""
-        rows = range(len(self._jobs)) if job_id is None else [r for r in [self.row_of(job_id)] if r is not None]
+        rows = (
+            range(len(self._jobs)) if job_id is None else [r for r in [self.row_of(job_id)] if r is not None]
+        )
         for row in rows:
             index = self.index(row, PROGRESS_COLUMN)
             self.dataChanged.emit(index, index)
@@ -184,7 +195,9 @@ class JobsTableModel(QAbstractTableModel):
         """Number of columns."""
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         """Column titles."""
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
@@ -257,13 +270,21 @@ class JobsFilterProxy(QSortFilterProxyModel):
 
     def set_text(self, text: str) -> None:
         """Keep rows containing ``text`` (any column, case-insensitive)."""
-        self._needle = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_needle", text.strip().lower()))
 
     def set_statuses(self, statuses: set[JobStatus] | None) -> None:
         """Keep rows with these statuses (None: all)."""
-        self._statuses = statuses
-        self.invalidateFilter()
+        self._refilter(lambda: setattr(self, "_statuses", statuses))
+
+    def _refilter(self, change: Callable[[], None]) -> None:
+        """Apply a change of the filter rule (Qt 6.10 replaced invalidateFilter with a begin/end pair)."""
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            change()
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, source_row: int, source_parent: ModelIndex) -> bool:
         """The filter rule."""
@@ -276,7 +297,15 @@ class JobsFilterProxy(QSortFilterProxyModel):
         if not self._needle:
             return True
         haystack = " ".join(
-            [job.id, job.skill, skill_title(job.skill), job.action, job.status.value, job.host,
-             job.parent_id or "", job.image]
+            [
+                job.id,
+                job.skill,
+                skill_title(job.skill),
+                job.action,
+                job.status.value,
+                job.host,
+                job.parent_id or "",
+                job.image,
+            ]
         ).lower()
         return all(word in haystack for word in self._needle.split())

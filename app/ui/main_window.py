@@ -10,6 +10,9 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QSplitter, QStac
 
 from app.core.settings import AppSettings, bank_folders
 from app.core.skills import SkillBank, load_banks
+from app.ui.app_context import ActionRequest, AppContext
+from app.ui.hosts_page import HostsPage
+from app.ui.jobs_page import JobsPage
 from app.ui.skill_list import SkillListPanel
 from app.ui.skill_view import SkillView
 
@@ -23,6 +26,7 @@ class MainWindow(QMainWindow):
         self.settings = AppSettings.load()
         self.extra_banks = list(extra_banks or [])
         self.bank = SkillBank()
+        self.context = AppContext(self.bank, parent=self)
         self.skill_views: dict[str, SkillView] = {}
         self.pages = QTabWidget(self)
         self.pages.setObjectName("MainPages")
@@ -42,9 +46,18 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([240, 1100])
         self.pages.addTab(self.splitter, "Skills")
         self.skill_list.skill_selected.connect(self.show_skill)
+        self.jobs_page = JobsPage(self.context, self)
+        self.hosts_page = HostsPage(self.context, self)
+        self.add_page(self.jobs_page, "Jobs")
+        self.add_page(self.hosts_page, "Hosts")
+        self.context.job_open_requested.connect(lambda _job_id: self.pages.setCurrentWidget(self.jobs_page))
+        self.context.action_requested.connect(self.open_action)
+        self.context.hosts_page_requested.connect(lambda: self.pages.setCurrentWidget(self.hosts_page))
+        self.context.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self._build_menus()
         self.reload_banks()
         self._restore_layout()
+        self.context.resume_following()
 
     def add_page(self, widget: QWidget, title: str) -> None:
         """Add a top-level page (hosts, jobs, viewers) beside the skills."""
@@ -73,6 +86,7 @@ class MainWindow(QMainWindow):
     def reload_banks(self) -> None:
         """Load the bundled bank, the user's banks and the command line's, and show them."""
         self.bank = load_banks(bank_folders(self.extra_banks))
+        self.context.bank = self.bank
         for view in self.skill_views.values():
             self.skill_stack.removeWidget(view)
             view.deleteLater()
@@ -87,7 +101,7 @@ class MainWindow(QMainWindow):
             return None
         view = self.skill_views.get(name)
         if view is None:
-            view = SkillView(skill, self.skill_stack)
+            view = SkillView(skill, self.skill_stack, self.context)
             self.skill_views[name] = view
             self.skill_stack.addWidget(view)
         self.skill_stack.setCurrentWidget(view)
@@ -98,6 +112,20 @@ class MainWindow(QMainWindow):
         """The skill view on screen."""
         widget = self.skill_stack.currentWidget()
         return widget if isinstance(widget, SkillView) else None
+
+    def open_action(self, request: ActionRequest) -> None:
+        """Show an action's page prepared for a launch (clone, resume, run from a checkpoint)."""
+        if request.skill not in self.bank.skills:
+            self.statusBar().showMessage(f"Skill '{request.skill}' is not loaded", 15000)
+            return
+        self.pages.setCurrentIndex(0)
+        self.skill_list.select(request.skill)
+        view = self.show_skill(request.skill)
+        if view is None or request.action not in view.skill.actions:
+            return
+        page = view.page(request.action)
+        if page.launch_panel is not None:
+            page.launch_panel.apply_request(request)
 
     def _current_page_call(self, method: str) -> None:
         view = self.current_skill_view()
@@ -132,4 +160,6 @@ class MainWindow(QMainWindow):
         self.settings.window["geometry"] = bytes(self.saveGeometry().toBase64().data()).decode()
         self.settings.window["splitter"] = bytes(self.splitter.saveState().toBase64().data()).decode()
         self.settings.save()
+        self.jobs_page.shutdown()
+        self.context.close()
         super().closeEvent(event)

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.core.skills.model import Skill
 from app.ui.action_page import ActionPage
 
+if TYPE_CHECKING:
+    from app.ui.app_context import AppContext
+
 
 class SkillView(QWidget):
     """Header (name, description, hardware) and one tab per action."""
 
-    def __init__(self, skill: Skill, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, skill: Skill, parent: QWidget | None = None, context: AppContext | None = None
+    ) -> None:
         super().__init__(parent)
         self.skill = skill
+        self.context = context
         self.pages: dict[str, ActionPage] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -58,7 +66,7 @@ class SkillView(QWidget):
         name = self._names[index]
         if name in self.pages or self.skill.actions[name].root is None:
             return
-        page = ActionPage(self.skill, name, self.tabs)
+        page = ActionPage(self.skill, name, self.tabs, self.context)
         self.pages[name] = page
         self.tabs.blockSignals(True)
         self.tabs.removeTab(index)

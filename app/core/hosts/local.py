@@ -78,6 +78,8 @@ class LocalHostSession(HostSession):
 
     def read_range(self, path: HostPath, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes from ``offset`` (fewer at the end of the file)."""
+        if size <= 0:
+            return b""
         with self._file_errors(path), open(path, "rb") as stream:
             stream.seek(offset)
             return stream.read(size)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 Result = TypeVar("Result")
 _READ_CHUNK = 65536
 _PREFETCH_ABOVE = 256 * 1024
+_READ_SLICE = 1024 * 1024
 
 
 class SshHostSession(HostSession):
@@ -230,6 +231,8 @@ class SshHostSession(HostSession):
 
     def read_range(self, path: HostPath, offset: int, size: int) -> bytes:
         """Up to ``size`` bytes from ``offset`` (fewer at the end of the file)."""
+        if size <= 0:
+            return b""
 
         def read(sftp: paramiko.SFTPClient) -> bytes:
             with sftp.open(os.fspath(path), "rb") as stream:
@@ -238,7 +241,15 @@ class SshHostSession(HostSession):
                     end = min(offset + size, stream.stat().st_size or 0)
                     if end > offset:
                         stream.prefetch(end)
-                return stream.read(size)
+                # paramiko's read() grows one bytes object per packet (quadratic); read in slices.
+                parts, remaining = [], size
+                while remaining > 0:
+                    part = stream.read(min(remaining, _READ_SLICE))
+                    if not part:
+                        break
+                    parts.append(part)
+                    remaining -= len(part)
+                return b"".join(parts)
 
         return self._sftp_call(path, read)
 

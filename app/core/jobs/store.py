@@ -13,7 +13,7 @@ from psygnal import Signal
 from app import paths
 from app.core.jobs.model import Job, JobStatus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -40,6 +40,24 @@ _MIGRATIONS: dict[int, str] = {
     );
     CREATE INDEX jobs_parent ON jobs(parent_id);
     CREATE INDEX jobs_status ON jobs(status);
+    """,
+    2: """
+    CREATE TABLE automl_studies (
+        id TEXT PRIMARY KEY,
+        skill TEXT NOT NULL,
+        action TEXT NOT NULL,
+        host TEXT NOT NULL,
+        config TEXT NOT NULL,
+        state TEXT NOT NULL,
+        request TEXT NOT NULL DEFAULT '',
+        message TEXT NOT NULL DEFAULT '',
+        owner TEXT,
+        heartbeat_at REAL,
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        extra TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX jobs_study ON jobs(study_id);
     """,
 }
 

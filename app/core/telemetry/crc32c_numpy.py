@@ -20,6 +20,7 @@ MASK_DELTA = 0xA282EAD8
 _POLYNOMIAL = 0x82F63B78  # CRC32C, reflected
 _MAX_TABLED_LENGTH = 128  # pair tables are 256 KiB each: at most 64 of them
 _MIN_GROUP = 64
+_ROWS_PER_PASS = 65536
 
 _IntArray = npt.NDArray[np.int64]
 _U32Array = npt.NDArray[np.uint32]
@@ -47,7 +48,9 @@ def record_crcs(buffer: bytes, starts: _IntArray, lengths: _IntArray) -> _U32Arr
     by_record = np.ones(starts.size, dtype=bool)
     for length in tabled.tolist():
         rows = np.flatnonzero(lengths == length)
-        result[rows] = equal_length_crcs(u8, starts[rows], length)
+        for low in range(0, rows.size, _ROWS_PER_PASS):  # bounds the temporary byte matrix
+            part = rows[low : low + _ROWS_PER_PASS]
+            result[part] = equal_length_crcs(u8, starts[part], length)
         by_record[rows] = False
     for row in np.flatnonzero(by_record).tolist():
         start = int(starts[row])

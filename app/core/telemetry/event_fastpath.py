@@ -41,8 +41,8 @@ class FastScalars:
 
 def decode_fast(u8: npt.NDArray[np.uint8], starts: _IntArray, lengths: _IntArray) -> FastScalars:
     """Decode the records data[starts[i] : starts[i] + lengths[i]] that match a fast layout."""
-    head, ok = _gather(u8, starts, 20)
-    ok &= (lengths >= 13) & (lengths <= MAX_FAST_RECORD) & (head[:, 0] == 0x09)
+    head = _gather(u8, starts, 20)
+    ok = (lengths >= 13) & (lengths <= MAX_FAST_RECORD) & (head[:, 0] == 0x09)
     wall_times = head[:, 1:9].copy().view("<f8")[:, 0]
 
     has_step = head[:, 9] == 0x10
@@ -51,16 +51,15 @@ def decode_fast(u8: npt.NDArray[np.uint8], starts: _IntArray, lengths: _IntArray
     steps = np.where(has_step, steps, 0)
     pos = np.where(has_step, 10 + width, 9)
 
-    frame_bytes, inside = _gather(u8, starts + pos, 6)
-    frame = frame_bytes.astype(np.int64)
-    ok &= inside & (frame[:, 0] == 0x2A) & (frame[:, 1] < 0x80) & (pos + 2 + frame[:, 1] == lengths)
+    frame = _gather(u8, starts + pos, 6).astype(np.int64)
+    ok &= (frame[:, 0] == 0x2A) & (frame[:, 1] < 0x80) & (pos + 2 + frame[:, 1] == lengths)
     ok &= (frame[:, 2] == 0x0A) & (frame[:, 3] < 0x80) & (pos + 4 + frame[:, 3] == lengths)
     ok &= (frame[:, 4] == 0x0A) & (frame[:, 5] < 0x80)
     tag_starts = starts + pos + 6
     tag_lengths = frame[:, 5]
     after_tag = pos + 6 + tag_lengths
 
-    tail, inside = _gather(u8, starts + after_tag, 16)
+    tail = _gather(u8, starts + after_tag, 16)
     simple = (tail[:, 0] == 0x15) & (after_tag + 5 == lengths)
     values = tail[:, 1:5].copy().view("<f4")[:, 0].astype(np.float64)
     is_tensor = _tensor_layout(tail, after_tag, lengths) & ~simple
@@ -70,7 +69,7 @@ def decode_fast(u8: npt.NDArray[np.uint8], starts: _IntArray, lengths: _IntArray
         values = np.where(tensor_f32, tail[:, 8:12].copy().view("<f4")[:, 0].astype(np.float64), values)
     if tensor_f64.any():
         values = np.where(tensor_f64, tail[:, 8:16].copy().view("<f8")[:, 0], values)
-    ok &= inside & (simple | is_tensor)
+    ok &= simple | is_tensor
 
     rows = np.flatnonzero(ok)
     tag_ids, tags, matched = _group_tags(u8, tag_starts[rows], tag_lengths[rows])
@@ -118,16 +117,21 @@ def _tensor_layout(
     )
 
 
-def _gather(
-    u8: npt.NDArray[np.uint8], starts: _IntArray, width: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
-    """Bytes starts[i] .. starts[i] + width - 1 of every row, and which rows lie inside the buffer
-    (the others hold unrelated bytes and must be rejected by the caller)."""
+def _gather(u8: npt.NDArray[np.uint8], starts: _IntArray, width: int) -> npt.NDArray[np.uint8]:
+    """Bytes starts[i] .. starts[i] + width - 1 of every row, zeros past the end of the buffer.
+
+    Rows only use bytes inside their own record (the layout checks compare every offset with the
+    record's length), so the padding never reaches an accepted row."""
     last_start = u8.size - width
     if last_start < 0:
-        return np.zeros((starts.size, width), dtype=np.uint8), np.zeros(starts.size, dtype=bool)
-    windows = sliding_window_view(u8, width)
-    return windows[np.minimum(starts, last_start)], starts <= last_start
+        rows = np.zeros((starts.size, width), dtype=np.uint8)
+    else:
+        rows = sliding_window_view(u8, width)[np.minimum(starts, last_start)]
+    for row in np.flatnonzero(starts > last_start).tolist():
+        piece = u8[starts[row] : starts[row] + width]
+        rows[row, : piece.size] = piece
+        rows[row, piece.size :] = 0
+    return rows
 
 
 def _group_tags(
@@ -144,7 +148,7 @@ def _group_tags(
         padded = -(-max(length, 1) // 8) * 8
         raw = np.zeros((rows.size, padded), dtype=np.uint8)
         if length:
-            raw[:, :length] = _gather(u8, tag_starts[rows], length)[0]
+            raw[:, :length] = _gather(u8, tag_starts[rows], length)
         words = raw.view(np.uint64)
         hashed = words[:, 0].copy()
         for column in range(1, words.shape[1]):

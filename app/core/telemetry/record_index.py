@@ -25,6 +25,7 @@ MIN_INDEXED_BYTES = 256 << 10  # smaller buffers are walked record by record
 _SEGMENT_BYTES = 16 << 10
 _ANCHOR_WINDOW = 256
 _LENGTH_TABLE_LIMIT = 1 << 20
+_MAX_SCAN_WINDOW = 1 << 20
 
 _IntArray = npt.NDArray[np.int64]
 _U32Array = npt.NDArray[np.uint32]
@@ -147,7 +148,7 @@ def find_record_header(buffer: bytes, start: int) -> int | None:
             if int.from_bytes(buffer[hit : hit + 8], "little") <= MAX_RECORD_BYTES:
                 return int(hit)
         start = stop - HEADER_BYTES + 1
-        window *= 4
+        window = min(window * 4, _MAX_SCAN_WINDOW)
     return None
 
 

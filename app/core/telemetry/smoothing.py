@@ -50,9 +50,17 @@ def smooth_ema(values: npt.ArrayLike, weight: float = DEFAULT_SMOOTHING_WEIGHT) 
     if weight == 1.0:
         result[finite] = 0.0  # the average never moves from its zero start
         return result
-    counts = np.arange(1, series.size + 1, dtype=np.float64)
-    result[finite] = _ema_from_zero(series, weight) / (1.0 - weight**counts)
+    result[finite] = _ema_from_zero(series, weight) / _debias(weight, series.size)
     return result
+
+
+def _debias(weight: float, count: int) -> _FloatArray:
+    """1 - weight**n for n = 1..count; past the point where weight**n < 1e-18 it is exactly 1.0."""
+    debias = np.ones(count, dtype=np.float64)
+    if weight > 0.0:
+        head = min(count, math.ceil(18.0 / -math.log10(weight)) + 1)
+        debias[:head] = 1.0 - weight ** np.arange(1, head + 1, dtype=np.float64)
+    return debias
 
 
 def _ema_from_zero(series: _FloatArray, weight: float) -> _FloatArray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -94,22 +94,24 @@ class KpiSnapshot:
     values: dict[str, Any]
 
 
-@dataclass
 class StatusReader:
     """Bytes of status.json in, records out; keeps `progress`, the latest `kpis` and their history.
 
     `feed(chunk)` accepts any cut of the file: a partial last line is kept until its newline comes.
     A line that is not a JSON object is reported in `problems` (file and line number) and skipped.
+    `kpis` holds the latest value of every KPI key seen (train and validation blocks alternate);
+    `kpi_history` holds each distinct kpi block once, with the epoch and step it came with.
     """
 
-    source_name: str = "status.json"
-    progress: JobProgress = field(default_factory=JobProgress)
-    kpis: dict[str, Any] = field(default_factory=dict)
-    kpi_history: list[KpiSnapshot] = field(default_factory=list)
-    problems: list[ReadProblem] = field(default_factory=list)
-    _partial: bytes = b""
-    _line_count: int = 0
-    _last_kpi_key: str | None = None
+    def __init__(self, source_name: str = "status.json") -> None:
+        self.source_name = source_name
+        self.progress = JobProgress()
+        self.kpis: dict[str, Any] = {}
+        self.kpi_history: list[KpiSnapshot] = []
+        self.problems: list[ReadProblem] = []
+        self._partial = b""
+        self._line_count = 0
+        self._last_kpi_key: str | None = None
 
     def feed(self, chunk: bytes) -> list[StatusRecord]:
         """Add the next bytes of the file; return the records of the lines they complete."""

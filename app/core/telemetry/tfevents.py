@@ -21,7 +21,7 @@ from google_crc32c import value as crc32c
 
 from app.core.telemetry.crc32c_numpy import mask_crcs, masked_crc32c, record_crcs
 from app.core.telemetry.event_decode import SCALARS_PLUGIN, MalformedEvent, decode_event_scalars
-from app.core.telemetry.event_fastpath import decode_fast
+from app.core.telemetry.event_fastpath import FastScalars, decode_fast
 from app.core.telemetry.problems import ReadProblem, report
 from app.core.telemetry.record_index import (
     FOOTER_BYTES,
@@ -274,26 +274,32 @@ class ScalarEventStream:
             fast = decode_fast(u8, starts, lengths)
             unmatched = np.ones(starts.size, dtype=bool)
             unmatched[fast.rows] = False
+            # The general decoder also learns each tag's plugin from its metadata, which decides
+            # below whether the tag's tensors are scalars: it must run first.
             self._decode_general(batch, low + np.flatnonzero(unmatched), parts)
-            dropped = np.array(
-                [self._plugins.get(tag, SCALARS_PLUGIN) != SCALARS_PLUGIN for tag in fast.tags], dtype=bool
-            )
-            keep = ~(dropped[fast.tag_ids] & fast.from_tensor) if dropped.any() else None
-            ids = fast.tag_ids if keep is None else fast.tag_ids[keep]
-            order = np.argsort(ids, kind="stable")
-            bounds = np.searchsorted(ids[order], np.arange(len(fast.tags) + 1))
-            for tag_id, tag in enumerate(fast.tags):
-                chosen = order[bounds[tag_id] : bounds[tag_id + 1]]
-                if not chosen.size:
-                    continue
-                if keep is not None:
-                    chosen = np.flatnonzero(keep)[chosen]
-                part = parts.setdefault(tag, _TagParts())
-                part.rows.append(low + fast.rows[chosen])
-                part.steps.append(fast.steps[chosen])
-                part.wall_times.append(fast.wall_times[chosen])
-                part.values.append(fast.values[chosen])
+            self._collect_fast(fast, low, parts)
         return _assemble(parts)
+
+    def _collect_fast(self, fast: FastScalars, first_row: int, parts: dict[str, _TagParts]) -> None:
+        """Split the bulk-decoded points by tag (dropping tensors of tags of other plugins)."""
+        not_scalar = np.array(
+            [self._plugins.get(tag, SCALARS_PLUGIN) != SCALARS_PLUGIN for tag in fast.tags], dtype=bool
+        )
+        kept = np.arange(fast.rows.size)
+        if not_scalar.any():
+            kept = np.flatnonzero(~(not_scalar[fast.tag_ids] & fast.from_tensor))
+        ids = fast.tag_ids[kept]
+        order = np.argsort(ids, kind="stable")
+        bounds = np.searchsorted(ids[order], np.arange(len(fast.tags) + 1))
+        for tag_id, tag in enumerate(fast.tags):
+            chosen = kept[order[bounds[tag_id] : bounds[tag_id + 1]]]
+            if not chosen.size:
+                continue
+            part = parts.setdefault(tag, _TagParts())
+            part.rows.append(first_row + fast.rows[chosen])
+            part.steps.append(fast.steps[chosen])
+            part.wall_times.append(fast.wall_times[chosen])
+            part.values.append(fast.values[chosen])
 
     def _decode_general(self, batch: RecordBatch, rows: _IntArray, parts: dict[str, _TagParts]) -> None:
         found: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {}

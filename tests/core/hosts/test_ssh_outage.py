@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,11 +19,11 @@ pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
-def remote_config(namespace_host: NamespaceHost) -> Iterator[HostConfig]:
+def remote_config(namespace_host: NamespaceHost, tmp_path: Path) -> Iterator[HostConfig]:
     server = namespace_host.server
     accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
     yield HostConfig(name="remote", kind="ssh", ssh_host=server.host, ssh_port=server.port,
-                     ssh_user=server.user, key_file=str(server.client_key), workspace="/tmp",
+                     ssh_user=server.user, key_file=str(server.client_key), workspace=str(tmp_path),
                      connect_timeout=1.5)
 
 

@@ -114,9 +114,11 @@ def test_a_dropped_connection_is_reopened(ssh_host_config: HostConfig) -> None:
         assert session.run(["echo", "back"]).stdout == "back\n"
 
 
-def test_unknown_host_key_shows_the_fingerprint_and_can_be_accepted(ssh_server: SshServer) -> None:
+def test_unknown_host_key_shows_the_fingerprint_and_can_be_accepted(ssh_server: SshServer,
+                                                                    tmp_path: Path) -> None:
     config = HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key), workspace="/tmp")
+                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key),
+                        workspace=str(tmp_path))
     with pytest.raises(UnknownHostKey) as raised:
         open_session(config)
     unknown = raised.value
@@ -139,7 +141,8 @@ def test_the_users_own_known_hosts_is_honoured(ssh_server: SshServer, tmp_path: 
     (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line + "\n")
     monkeypatch.setenv("HOME", str(home))
     config = HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key), workspace="/tmp")
+                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key),
+                        workspace=str(tmp_path))
     with open_session(config) as session:
         assert session.exists("/")
     assert not app_known_hosts_path().exists()

@@ -55,14 +55,13 @@ def test_smoothing_special_cases() -> None:
     assert np.all(np.isfinite(huge))
 
 
-def test_a_million_points_smooth_quickly() -> None:
-    import time
+@pytest.mark.parametrize("weight", [0.05, 0.6, 0.9999])
+def test_a_long_series_matches_across_the_vectorised_blocks(weight: float) -> None:
+    values = np.random.default_rng(0).normal(3.0, 1.0, size=200_000)
 
-    values = np.random.default_rng(0).normal(size=1_000_000)
-    started = time.perf_counter()
-    smoothed = smooth_ema(values, 0.6)
-    assert time.perf_counter() - started < 2.0
-    assert smoothed[-1] == pytest.approx(tensorboard_smoothing(values[-200:].tolist(), 0.6)[-1], abs=1e-12)
+    smoothed = smooth_ema(values, weight)
+
+    assert np.allclose(smoothed, tensorboard_smoothing(values.tolist(), weight), rtol=1e-10, atol=1e-10)
 
 
 def test_x_axes() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core.telemetry.event_fastpath import decode_fast
 from app.core.telemetry.record_index import MIN_INDEXED_BYTES, index_records
 from app.core.telemetry.series import ScalarPoint
 from app.core.telemetry.tfevents import ScalarEventStream, TFRecordStream, read_event_file
@@ -248,3 +249,23 @@ def test_a_truncated_file_gives_the_complete_records_and_reports_the_rest(
     assert [(problem.offset, "truncated" in problem.message) for problem in stream.problems] == [
         (offset, True)
     ]
+
+
+@pytest.mark.parametrize("kind", ["simple", "float32", "float64", "float32_content", "float64_content"])
+def test_the_common_layouts_are_decoded_in_bulk(tmp_path: Path, small_event_file: Path, kind: str) -> None:
+    if kind == "simple":
+        path, metadata_records = small_event_file, 0
+    else:
+        dtype = kind.split("_")[0]
+        points = [
+            (tag, step, step / 4, dtype) for step in range(20) for tag in ("loss", "img_bbox_NuScenes/mAP")
+        ]
+        path = write_tensor_scalars(tmp_path, points, as_content=kind.endswith("content"))
+        metadata_records = 2  # each tag's first value carries the plugin metadata
+    data = path.read_bytes()
+    batch = TFRecordStream().feed(data)
+
+    fast = decode_fast(np.frombuffer(data, dtype=np.uint8), batch.starts, batch.lengths)
+
+    assert fast.rows.size == len(batch) - 1 - metadata_records  # all but file_version and metadata
+    assert sorted(fast.tags) == sorted({point.tag for point in stream_points(ScalarEventStream(), [data])})

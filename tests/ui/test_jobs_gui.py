@@ -1,0 +1,372 @@
+"""Jobs through the GUI: the launch bar, the jobs table, a job's page and its live log.
+
+The Docker tests launch the real stand-in TAO image on the local engine from the launch panel with
+a click, and follow the jobs on screen the way a user would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.core.hosts.settings import HostConfig, HostStore
+from app.core.jobs.checkpoints import parse_checkpoint_name
+from app.core.jobs.manager import JobManager, LaunchRequest
+from app.core.jobs.model import Job, JobStatus
+from app.core.jobs.store import JobStore
+from app.core.skills import SkillBank, load_banks
+from app.core.skills.model import ErrorPattern
+from app.core.specs.form import ActionForm
+from app.core.specs.overrides import parse_override
+from app.core.specs.service import render_spec
+from app.core.telemetry.logs import LogLevel, LogLine, collapse_carriage_returns, guess_level
+from app.ui.action_page import ActionPage
+from app.ui.app_context import AppContext
+from app.ui.application import create_application
+from app.ui.job_log_view import JobLogView
+from app.ui.job_page import JobPage
+from app.ui.jobs_model import (
+    DURATION_COLUMN,
+    PROGRESS_COLUMN,
+    STATUS_COLUMN,
+    JobProgress,
+    JobsFilterProxy,
+    JobsTableModel,
+)
+from app.ui.launch_panel import LaunchPanel
+from app.ui.main_window import MainWindow
+from tests.infra.jobs import REPO, STANDIN_IMAGE, local_host, needs_standin, pose_overrides
+from tests.standin.make_pose_data import PoseDataset
+from tests.ui.conftest import save_screenshot
+
+POSE = "tao-train-pose-classification"
+LONG = 120_000
+
+
+def _fill(form: ActionForm, overrides: list[str]) -> None:
+    """Type the overrides into the form model (keys the action's form does not have are skipped)."""
+    for text in overrides:
+        override = parse_override(text, form.skill.shorthand_keys)
+        if form.root.find(override.key) is not None:
+            form.set_value(override.key, override.value)
+
+
+def _open_window(qtbot: QtBot) -> MainWindow:
+    create_application()
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.resize(1500, 940)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def _action_page(window: MainWindow, action: str) -> ActionPage:
+    window.pages.setCurrentIndex(0)
+    window.skill_list.select(POSE)
+    view = window.current_skill_view()
+    assert view is not None
+    return view.page(action)
+
+
+def _ready_panel(qtbot: QtBot, page: ActionPage) -> LaunchPanel:
+    panel = page.launch_panel
+    assert panel is not None, "every action page has a launch bar"
+    qtbot.waitUntil(lambda: panel.inventory is not None, timeout=LONG)
+    return panel
+
+
+def _launch(qtbot: QtBot, panel: LaunchPanel) -> str:
+    qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
+    previous = panel.last_job_id
+    qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.last_job_id != previous or "Could not" in panel.message.text(), timeout=LONG)
+    assert panel.last_job_id != previous, panel.message.text()
+    assert panel.last_job_id is not None
+    return panel.last_job_id
+
+
+def _wait_final(qtbot: QtBot, page: JobPage) -> Job:
+    qtbot.waitUntil(lambda: page.job.status.is_final, timeout=LONG)
+    qtbot.waitUntil(lambda: page.follower is None or page.follower.finished, timeout=LONG)
+    qtbot.waitUntil(lambda: not page.log_view.pending, timeout=LONG)
+    return page.job
+
+
+@pytest.fixture
+def gui_host(tmp_path: Path) -> Iterator[HostConfig]:
+    """The local engine as host 'local', running the stand-in with short epochs; jobs removed after."""
+    config = local_host(tmp_path / "workspace")
+    config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.4"
+    HostStore().put(config)
+    yield config
+    store = JobStore()
+    cleaner = JobManager(store, load_banks([REPO / "skills"]), HostStore())
+    for job in store.all():
+        with contextlib.suppress(Exception):
+            cleaner.delete(job.id)
+    cleaner.close()
+    store.close()
+
+
+# -- without Docker: the table model, the log view, the launch bar's rules -------------------------
+
+
+def _record(store: JobStore, job_id: str, status: JobStatus, action: str = "train", **fields: object) -> Job:
+    job = Job(id=job_id, skill=POSE, action=action, host="local", spec_yaml="a: 1\n", job_dir=f"/w/{job_id}",
+              status=status, **fields)  # type: ignore[arg-type]
+    return store.add(job)
+
+
+def test_jobs_table_filters_ticks_and_takes_a_progress_provider(qtbot: QtBot) -> None:
+    create_application()
+    context = AppContext(SkillBank())
+    now = time.time()
+    _record(context.store, "20260101-000000-train-aaaa", JobStatus.COMPLETED, created_at=now - 30,
+            started_at=now - 29, finished_at=now - 20)
+    _record(context.store, "20260101-000001-train-bbbb", JobStatus.RUNNING, created_at=now - 10,
+            started_at=now - 5)
+    model = JobsTableModel(context)
+    proxy = JobsFilterProxy()
+    proxy.setSourceModel(model)
+    assert [model.job_at(r).id[-4:] for r in range(model.rowCount())] == ["bbbb", "aaaa"], "newest first"
+    assert model.index(0, PROGRESS_COLUMN).data() == "-"
+    assert model.index(1, DURATION_COLUMN).data() == "0:00:09"
+    assert model.index(0, STATUS_COLUMN).data(Qt.ItemDataRole.ForegroundRole).name() == "#2874a6"
+    ticked: list[int] = []
+    model.dataChanged.connect(lambda first, _last, _roles=(): ticked.append(first.column()))
+    qtbot.waitUntil(lambda: DURATION_COLUMN in ticked, timeout=3000)
+    assert model.index(0, DURATION_COLUMN).data() >= "0:00:05", "the running job's duration ticks"
+
+    model.set_progress_provider(lambda job: JobProgress("epoch 3/10", 0.3) if job.status.value == "running" else None)
+    assert model.index(0, PROGRESS_COLUMN).data() == "epoch 3/10"
+    assert model.index(1, PROGRESS_COLUMN).data() == "-"
+
+    proxy.set_statuses({JobStatus.COMPLETED})
+    assert proxy.rowCount() == 1 and proxy.index(0, 0).data().endswith("aaaa")
+    proxy.set_statuses(None)
+    proxy.set_text("bbbb train")
+    assert proxy.rowCount() == 1 and proxy.index(0, 0).data().endswith("bbbb")
+
+    context.store.update("20260101-000001-train-bbbb", status=JobStatus.FAILED, finished_at=time.time())
+    qtbot.waitUntil(lambda: model.index(0, STATUS_COLUMN).data() == "failed", timeout=3000)
+    _record(context.store, "20260101-000002-evaluate-cccc", JobStatus.CREATED, action="evaluate",
+            created_at=now, parent_id="20260101-000000-train-aaaa")
+    qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=3000)
+    assert model.job_at(0).action == "evaluate" and model.index(0, 7).data().endswith("aaaa")
+    context.store.remove("20260101-000002-evaluate-cccc")
+    qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=3000)
+    context.close()
+
+
+def _pattern() -> ErrorPattern:
+    return ErrorPattern("dataset_smaller_than_batch", "Dataset smaller than the batch",
+                        re.compile(r"Dataset size \(\d+\) is smaller than the total batch size"),
+                        "Lower dataset.batch_size.")
+
+
+def test_log_view_filters_searches_and_highlights_known_failures(qtbot: QtBot) -> None:
+    create_application()
+    view = JobLogView([_pattern()], max_lines=500)
+    qtbot.addWidget(view)
+    view.resize(900, 500)
+    view.show()
+    texts = [f"Epoch {i}: loss=0.{i:03d}" for i in range(700)]
+    texts[650] = "WARNING: the learning rate is high"
+    texts[690] = "ValueError: Dataset size (24) is smaller than the total batch size (500)"
+    view.feed([LogLine(None, t, guess_level(t)) for t in texts])
+    qtbot.waitUntil(lambda: not view.pending, timeout=5000)
+    shown = view.plain_text().split("\n")
+    assert len(shown) == 500 and shown[-1] == texts[-1], "memory is bounded to the newest max_lines lines"
+    assert view.received_count == 700
+    hits = view.hits()
+    assert [h.pattern.id for h in hits] == ["dataset_smaller_than_batch"] and hits[0].first_line == 690
+    assert view.hints.isVisible() and "Lower dataset.batch_size" in view.hints.text()
+    document = view.text.document()
+    error_block = document.findBlockByNumber(shown.index(texts[690]))
+    emphasised = error_block.begin().fragment().charFormat()
+    assert emphasised.fontWeight() > 400 and emphasised.background().style() != Qt.BrushStyle.NoBrush, (
+        "the line matching a known failure is emphasised"
+    )
+    warning_block = document.findBlockByNumber(shown.index(texts[650]))
+    assert warning_block.begin().fragment().charFormat().foreground().color().name() == "#9a6700"
+
+    view.set_level_filter(LogLevel.WARNING)
+    qtbot.waitUntil(lambda: not view.pending, timeout=5000)
+    assert view.plain_text().split("\n") == [texts[650], texts[690]]
+    view.set_level_filter(LogLevel.ERROR)
+    qtbot.waitUntil(lambda: not view.pending, timeout=5000)
+    assert view.plain_text() == texts[690]
+    view.set_level_filter(LogLevel.DEBUG)
+    qtbot.waitUntil(lambda: not view.pending, timeout=5000)
+
+    view.search.setText("Epoch 2")
+    assert view.find_next() and view.text.textCursor().selectedText() == "Epoch 2"
+    first = view.text.textCursor().blockNumber()
+    assert view.find_next() and view.text.textCursor().blockNumber() > first
+    assert view.find_previous() and view.text.textCursor().blockNumber() == first
+    assert not view.follow_toggle.isChecked(), "searching stops auto-scroll"
+    view.search.setText("no such text")
+    assert not view.find_next() and view.search.property("notFound") is True
+
+
+def test_launch_is_disabled_while_the_form_has_errors(qtbot: QtBot, gui_host: HostConfig) -> None:
+    window = _open_window(qtbot)
+    page = _action_page(window, "train")
+    panel = _ready_panel(qtbot, page)
+    assert panel.host_name() == "local" and panel.image_edit.text() == STANDIN_IMAGE
+    qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
+    page.form.set_value("model.dropout", 2.5)
+    assert not panel.launch_button.isEnabled() and "model.dropout" in panel.message.text()
+    page.form.set_value("model.dropout", 0.5)
+    assert panel.launch_button.isEnabled()
+    evaluate = _ready_panel(qtbot, _action_page(window, "evaluate"))
+    assert evaluate.parent_id() is None and not evaluate.launch_button.isEnabled()
+    assert "evaluate.checkpoint" in evaluate.message.text(), "the mandatory checkpoint is asked for"
+
+
+# -- with Docker and the stand-in image ------------------------------------------------------------
+
+
+@pytest.mark.docker
+@needs_standin
+def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_checkpoint(
+    qtbot: QtBot, gui_host: HostConfig, pose_data: PoseDataset, screenshot_dir: Path
+) -> None:
+    window = _open_window(qtbot)
+    page = _action_page(window, "train")
+    panel = _ready_panel(qtbot, page)
+    _fill(page.form, pose_overrides(pose_data, epochs=4))
+    assert panel.gpu_button.text() == "CPU only"
+    qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
+    assert "Ready to run train on 'local'" in panel.message.text()
+    save_screenshot(window, screenshot_dir, "launch_bar_pose_train")
+
+    job_id = _launch(qtbot, panel)
+    assert window.pages.currentWidget() is window.jobs_page
+    job_page = window.jobs_page.job_pages[job_id]
+    assert window.jobs_page.tabs.currentWidget() is job_page
+    table = window.jobs_page.list
+    assert [table.job_id_at(row) for row in range(table.proxy.rowCount())] == [job_id]
+
+    seen: list[tuple[int, JobStatus]] = []
+
+    def streaming() -> bool:
+        seen.append((job_page.log_view.received_count, job_page.job.status))
+        return job_page.log_view.received_count > 3
+
+    qtbot.waitUntil(streaming, timeout=LONG)
+    assert any(count > 0 and status is JobStatus.RUNNING for count, status in seen), (
+        "log lines arrive while the job is still running"
+    )
+    job = _wait_final(qtbot, job_page)
+    assert job.status is JobStatus.COMPLETED, job_page.log_view.plain_text()[-2000:]
+    stored = [line.text for line in window.context.manager.log(job_id).lines()]
+    assert job_page.log_view.plain_text().split("\n") == stored, "every stored line shown once, in order"
+    assert "Execution status: PASS" in job_page.log_view.plain_text()
+    assert job_page.status_badge.text() == "completed" and job_page.facts["Exit code"].text() == "0"
+    assert job_page.hint.isHidden()
+    save_screenshot(window, screenshot_dir, "job_page_streamed_log")
+    window.jobs_page.tabs.setCurrentIndex(0)
+    assert table.proxy.index(0, STATUS_COLUMN).data() == "completed"
+    save_screenshot(window, screenshot_dir, "jobs_table")
+
+    checkpoints = {
+        parse_checkpoint_name(path.name): path.name
+        for path in Path(job.results_dir, "train").glob("model_epoch_*_step_*.pth")
+    }
+    highest = checkpoints[max(key for key in checkpoints if key is not None)]
+    assert len(checkpoints) > 1
+    window.jobs_page.tabs.setCurrentWidget(job_page)
+    job_page.from_checkpoint_buttons["evaluate"].click()
+    assert window.pages.currentIndex() == 0
+    evaluate_page = _action_page(window, "evaluate")
+    evaluate = _ready_panel(qtbot, evaluate_page)
+    assert evaluate.parent_id() == job_id
+    qtbot.waitUntil(lambda: not evaluate.checkpoints_loading, timeout=LONG)
+    chosen = evaluate.selected_checkpoint()
+    assert chosen is not None and chosen.name == highest, "defaults to the highest epoch/step"
+    assert [c.name for c in evaluate.checkpoints if not c.is_latest_link] == sorted(
+        (n for n in checkpoints.values()), key=lambda n: parse_checkpoint_name(n) or (0, 0), reverse=True
+    )
+    assert evaluate_page.form.value("dataset.num_classes") == len(pose_data.label_map), (
+        "the evaluation takes the trained model's dataset settings"
+    )
+    _fill(evaluate_page.form, pose_overrides(pose_data))
+    save_screenshot(window, screenshot_dir, "launch_bar_evaluate_from_checkpoint")
+    evaluate_id = _launch(qtbot, evaluate)
+    evaluate_job_page = window.jobs_page.job_pages[evaluate_id]
+    evaluated = _wait_final(qtbot, evaluate_job_page)
+    assert evaluated.status is JobStatus.COMPLETED, evaluate_job_page.log_view.plain_text()[-2000:]
+    assert evaluated.parent_id == job_id and evaluated.checkpoint.endswith(highest)
+    assert job_id in evaluate_job_page.facts["Lineage"].text()
+    assert evaluate_id in job_page.facts["Lineage"].text(), "the train job links to its evaluation"
+
+
+@pytest.mark.docker
+@needs_standin
+def test_failed_job_shows_the_skill_hint_and_launch_errors_are_plain(
+    qtbot: QtBot, gui_host: HostConfig, pose_data: PoseDataset, screenshot_dir: Path
+) -> None:
+    window = _open_window(qtbot)
+    page = _action_page(window, "train")
+    panel = _ready_panel(qtbot, page)
+    _fill(page.form, [*pose_overrides(pose_data, epochs=2), "dataset.batch_size=500"])
+    panel.image_edit.setText("taodesk-no-such-image:1")
+    qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Could not launch" in panel.message.text(), timeout=LONG)
+    assert "taodesk-no-such-image:1" in panel.message.text() and "is not on host 'local'" in panel.message.text()
+    assert panel.launch_button.isEnabled(), "the user can fix it and try again"
+
+    panel.image_edit.setText(STANDIN_IMAGE)
+    job_id = _launch(qtbot, panel)
+    job_page = window.jobs_page.job_pages[job_id]
+    job = _wait_final(qtbot, job_page)
+    assert job.status is JobStatus.FAILED and job.exit_code == 1
+    assert job_page.hint.isVisible()
+    assert "Dataset smaller than the batch" in job_page.hint.text() and "batch_size" in job_page.hint.text()
+    assert [hit.pattern.id for hit in job_page.log_view.hits()] == ["dataset_smaller_than_batch"]
+    assert job_page.log_view.hints.isVisible()
+    assert not job_page.resume_button.isHidden() and not job_page.cancel_button.isVisible()
+    save_screenshot(window, screenshot_dir, "job_page_failed_with_hint")
+
+
+@pytest.mark.docker
+@needs_standin
+def test_reopening_the_app_resumes_following_without_duplicates(
+    qtbot: QtBot, manager: JobManager, pose_data: PoseDataset
+) -> None:
+    config = manager.hosts.get("local")
+    config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.5"
+    manager.hosts.put(config)
+    spec = render_spec(manager.bank.skill(POSE), "train", overrides=pose_overrides(pose_data, epochs=8))
+    job = manager.launch(LaunchRequest(skill=POSE, action="train", host="local", spec=spec))
+
+    first = _open_window(qtbot)
+    qtbot.waitUntil(lambda: job.id in first.context.followers, timeout=LONG)
+    first.context.open_job(job.id)
+    page = first.jobs_page.job_pages[job.id]
+    qtbot.waitUntil(lambda: page.log_view.received_count >= 5, timeout=LONG)
+    follower = first.context.followers[job.id]
+    first.close()
+    qtbot.waitUntil(lambda: follower.finished, timeout=LONG)
+    assert manager.store.get(job.id).status is JobStatus.RUNNING, "closing the window leaves the job running"
+
+    second = _open_window(qtbot)
+    qtbot.waitUntil(lambda: job.id in second.context.followers, timeout=LONG)
+    second.context.open_job(job.id)
+    again = second.jobs_page.job_pages[job.id]
+    finished = _wait_final(qtbot, again)
+    assert finished.status is JobStatus.COMPLETED
+    container = manager.session("local").docker.containers.get(finished.container_id)
+    from_engine = container.logs(stdout=True, stderr=True).decode().splitlines()
+    stored = [line.text for line in manager.log(job.id).lines()]
+    assert stored == [collapse_carriage_returns(line) for line in from_engine], "no line lost or repeated across the restart"
+    assert again.log_view.plain_text().split("\n") == stored
