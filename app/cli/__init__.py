@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "app.cli.hosts_cmd",
     "app.cli.run_cmd",
     "app.cli.jobs_cmd",
+    "app.cli.automl_cmd",
 ]
 
 

@@ -10,6 +10,7 @@ import time
 from functools import partial
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -41,16 +43,27 @@ from app.ui.jobs_model import skill_title
 HOST_COLUMNS = ("Name", "Kind", "Address", "Workspace")
 STATUS_MARKS = {CheckStatus.OK: "✔", CheckStatus.WARN: "⚠", CheckStatus.FAIL: "✖"}
 NO_GPU_TEXT = "No NVIDIA GPUs: CPU work only"
+PULL_COLUMN_WIDTH = 260
+STATUS_COLOURS = {CheckStatus.OK: "#1e8449", CheckStatus.WARN: "#9a6700", CheckStatus.FAIL: "#c0392b"}
 
 
 def images_used(bank: SkillBank, config: HostConfig) -> dict[str, list[str]]:
-    """Every image this host would run for the bank's actions -> which skill/actions use it."""
-    used: dict[str, list[str]] = {}
+    """Every image this host would run for the bank's actions -> who uses it (one entry per skill)."""
+    by_image: dict[str, dict[str, list[str]]] = {}
     for skill in sorted(bank.skills.values(), key=lambda s: s.name):
         for action in skill.actions.values():
             image = config.image_for(skill.name, action.image or skill.default_image or "")
             if image:
-                used.setdefault(image, []).append(f"{skill_title(skill.name)} {action.name}")
+                by_image.setdefault(image, {}).setdefault(skill.name, []).append(action.name)
+    used: dict[str, list[str]] = {}
+    for image, skills in by_image.items():
+        for name, actions in skills.items():
+            every = len(actions) == len(bank.skills[name].actions)
+            used.setdefault(image, []).append(
+                f"{skill_title(name)} (all actions)"
+                if every
+                else f"{skill_title(name)}: {', '.join(actions)}"
+            )
     return used
 
 
@@ -71,22 +84,22 @@ def run_pull(config: HostConfig, image: str, report: object) -> str:
 
 
 class ImageRow:
-    """The widgets of one image in the check report: status text, Pull button and progress bar."""
+    """One image in the check report: its status cell, Pull button and progress bar."""
 
-    def __init__(self, parent: QWidget) -> None:
-        self.status = QLabel(parent)
-        self.status.setWordWrap(True)
+    def __init__(self, status: QTableWidgetItem, parent: QWidget) -> None:
+        self.status = status
         self.holder = QWidget(parent)
         row = QHBoxLayout(self.holder)
         row.setContentsMargins(4, 2, 4, 2)
         self.pull_button = QPushButton("Pull", self.holder)
+        self.pull_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.progress = QProgressBar(self.holder)
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(160)
         self.progress.hide()
         row.addWidget(self.pull_button)
         row.addWidget(self.progress, 1)
+        row.addStretch(0)
 
 
 class HostReportView(QWidget):
@@ -126,6 +139,8 @@ class HostReportView(QWidget):
         self.image_table = QTableWidget(0, 4, self)
         self.image_table.setHorizontalHeaderLabels(["Image", "Used by", "Status", ""])
         self._tidy(self.image_table, stretch=2)
+        self.image_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
+        self.image_table.setColumnWidth(3, PULL_COLUMN_WIDTH)
         layout.addWidget(self.image_table, 1)
         self.show_report(None)
 
@@ -222,30 +237,38 @@ class HostReportView(QWidget):
         self.image_table.setRowCount(len(used))
         for row, (image, users) in enumerate(sorted(used.items())):
             self.image_table.setItem(row, 0, QTableWidgetItem(image))
-            users_item = QTableWidgetItem(", ".join(users))
-            users_item.setToolTip("\n".join(users))
-            self.image_table.setItem(row, 1, users_item)
-            widgets = ImageRow(self.image_table)
+            self.image_table.setItem(row, 1, QTableWidgetItem("\n".join(users)))
+            status = QTableWidgetItem()
+            self.image_table.setItem(row, 2, status)
+            widgets = ImageRow(status, self.image_table)
             self.image_rows[image] = widgets
-            self.image_table.setCellWidget(row, 2, widgets.status)
             self.image_table.setCellWidget(row, 3, widgets.holder)
+            widgets.pull_button.clicked.connect(partial(self.pull, image))
             try:
                 item = report.item(f"image {image}")
             except KeyError:
-                self._set_image_state(image, CheckStatus.WARN, "not checked")
+                widgets.pull_button.hide()
+                self._set_image_state(image, CheckStatus.WARN, "not checked (Docker did not answer)")
                 continue
-            present = item.status is CheckStatus.OK
-            self._set_image_state(image, item.status, "present" if present else item.message)
-            widgets.pull_button.setVisible(not present and item.status is CheckStatus.WARN)
-            widgets.pull_button.clicked.connect(partial(self.pull, image))
+            if item.status is CheckStatus.OK:
+                self._set_image_state(image, item.status, "present")
+            elif item.status is CheckStatus.WARN:
+                self._set_image_state(image, item.status, "missing: pull it before running jobs with it")
+            else:
+                self._set_image_state(image, item.status, item.message)
+            widgets.pull_button.setVisible(item.status is CheckStatus.WARN)
         self.image_table.resizeRowsToContents()
 
     def _set_image_state(self, image: str, status: CheckStatus, text: str) -> None:
         widgets = self.image_rows[image]
         widgets.status.setText(f"{STATUS_MARKS[status]} {text}")
-        widgets.status.setProperty("status", status.value)
-        widgets.status.style().unpolish(widgets.status)
-        widgets.status.style().polish(widgets.status)
+        widgets.status.setForeground(QColor(STATUS_COLOURS[status]))
+        widgets.status.setData(Qt.ItemDataRole.UserRole, status.value)
+        self.image_table.resizeRowsToContents()
+
+    def image_status(self, image: str) -> str:
+        """The check status shown for an image (``ok``, ``warn`` or ``fail``)."""
+        return str(self.image_rows[image].status.data(Qt.ItemDataRole.UserRole))
 
     def pull(self, image: str) -> None:
         """Pull a missing image onto the host shown, with a progress bar."""
@@ -340,6 +363,7 @@ class HostsPage(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.check_selected())
         self.report_view = HostReportView(context)

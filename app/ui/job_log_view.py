@@ -98,6 +98,7 @@ class JobLogView(QWidget):
         self._chunk = 1000
         self._min_level = LogLevel.DEBUG
         self._hits: dict[int, PatternHit] = {}
+        self._compact_hints = False
         self._formats = self._make_formats()
         self._build()
         self._timer = QTimer(self)
@@ -250,8 +251,9 @@ class JobLogView(QWidget):
         parts = []
         for index, hit in sorted(self._hits.items(), key=lambda item: item[1].first_line):
             times = f" ({hit.count}×)" if hit.count > 1 else ""
+            fix = "" if self._compact_hints else f": {html.escape(hit.pattern.fix)}"
             parts.append(
-                f"<b>⚠ {html.escape(hit.pattern.title)}</b>{times}: {html.escape(hit.pattern.fix)} "
+                f"<b>⚠ {html.escape(hit.pattern.title)}</b>{times}{fix} "
                 f"<a href='pattern:{index}'>Show the line</a>"
             )
         self.hints.setText("<br>".join(parts))
@@ -291,6 +293,12 @@ class JobLogView(QWidget):
         self.text.clear()
         self._painted_start = self._received - len(self._kept)
         self._appended = 0
+
+    def set_compact_hints(self, compact: bool) -> None:
+        """Name the known failures seen without repeating their fix (when the page shows it already)."""
+        if compact != self._compact_hints:
+            self._compact_hints = compact
+            self._show_hints()
 
     def set_patterns(self, patterns: Sequence[ErrorPattern]) -> None:
         """Use these error patterns for lines fed from now on."""

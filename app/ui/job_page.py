@@ -89,7 +89,7 @@ class JobPage(QWidget):
             value.setWordWrap(True)
             value.linkActivated.connect(self._on_link)
             grid.addWidget(caption, row, pair * 2, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(value, row, pair * 2 + 1)
+            grid.addWidget(value, row, pair * 2 + 1, Qt.AlignmentFlag.AlignTop)
             self.facts[name] = value
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
@@ -177,19 +177,20 @@ class JobPage(QWidget):
         self.warnings.setVisible(bool(warnings))
         self.hint.setText(self._hint_text())
         self.hint.setVisible(bool(job.error_hint))
+        self.log_view.set_compact_hints(bool(job.error_hint))
         final = job.status.is_final
         self.cancel_button.setVisible(not final)
         is_train = job.action == "train"
         self.resume_button.setVisible(is_train and final)
         for button in self.from_checkpoint_buttons.values():
-            button.setVisible(is_train and final)
+            button.setVisible(is_train and job.status is JobStatus.COMPLETED)
 
     def _hint_text(self) -> str:
         hint = self.job.error_hint
         if not hint:
             return ""
         title = "Why it failed" if self.job.status is JobStatus.FAILED else "Note"
-        return f"{title}:\n{hint}"
+        return f"<b>{title}</b><br>" + html.escape(hint).replace("\n", "<br>")
 
     def _lineage_html(self) -> str:
         parts = []

@@ -81,6 +81,7 @@ class JobsList(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ID_COLUMN, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setColumnWidth(ID_COLUMN, 250)
         self.table.doubleClicked.connect(self._on_double_clicked)
         layout.addWidget(self.table, 1)
@@ -101,7 +102,8 @@ class JobsList(QWidget):
         jobs = self.model.jobs()
         running = sum(1 for job in jobs if job.status is JobStatus.RUNNING)
         shown = self.proxy.rowCount()
-        total = f"{shown} of {len(jobs)} jobs" if shown != len(jobs) else f"{len(jobs)} jobs"
+        noun = "job" if len(jobs) == 1 else "jobs"
+        total = f"{shown} of {len(jobs)} {noun}" if shown != len(jobs) else f"{len(jobs)} {noun}"
         self.count_label.setText(f"{total} · {running} running")
 
     def job_id_at(self, row: int) -> str:

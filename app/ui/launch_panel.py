@@ -91,6 +91,7 @@ class LaunchPanel(QFrame):
         self._inventory_token = 0
         self._checkpoint_token = 0
         self._checkpoint_error = ""
+        self._written_checkpoints: dict[str, str] = {}
         self._build()
         context.hosts_changed.connect(self._reload_hosts)
         context.job_changed.connect(self._on_job_changed)
@@ -145,12 +146,14 @@ class LaunchPanel(QFrame):
         self.parent_combo.currentIndexChanged.connect(self._on_parent_changed)
         self.checkpoint_combo = QComboBox(self)
         self.checkpoint_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.checkpoint_combo.currentIndexChanged.connect(lambda _index: self._update_state())
+        self.checkpoint_combo.setPlaceholderText("choose a job first")
+        self.checkpoint_combo.setMinimumContentsLength(30)
+        self.checkpoint_combo.currentIndexChanged.connect(self._on_checkpoint_changed)
         second.addWidget(self.parent_caption)
-        second.addWidget(self.parent_combo, 3)
+        second.addWidget(self.parent_combo, 1)
         second.addSpacing(10)
         second.addWidget(self._caption("Checkpoint"))
-        second.addWidget(self.checkpoint_combo, 2)
+        second.addWidget(self.checkpoint_combo, 1)
         self.parent_row.setVisible(self.uses_parent or self.can_resume)
         rows.addWidget(self.parent_row)
         self.message = QLabel(self)
@@ -371,6 +374,7 @@ class LaunchPanel(QFrame):
         if parent is None:
             self.checkpoints_loading = False
             self.checkpoint_combo.setEnabled(False)
+            self._write_checkpoint_into_spec()
             self._update_state()
             return
         self.checkpoints_loading = True
@@ -411,7 +415,27 @@ class LaunchPanel(QFrame):
             folder = parent_checkpoint_folder(parent) if parent else "its results"
             self._checkpoint_error = f"No checkpoint in {folder}"
             self.checkpoint_combo.addItem("no checkpoints")
+        self._write_checkpoint_into_spec()
         self._update_state()
+
+    def _on_checkpoint_changed(self, _index: int) -> None:
+        if not self.checkpoints_loading:
+            self._write_checkpoint_into_spec()
+        self._update_state()
+
+    def _write_checkpoint_into_spec(self) -> None:
+        """Show the chosen checkpoint in the spec's checkpoint key(s); undo it when no job is chosen."""
+        rules = ("parent_model", "resume_model")
+        keys = [key for key, rule in self.form.action.spec_params.items() if rule in rules]
+        checkpoint = self.selected_checkpoint() if self.parent_id() else None
+        for key in keys:
+            if checkpoint is not None:
+                self._written_checkpoints[key] = checkpoint.path
+                self.form.set_value(key, checkpoint.path)
+            elif key in self._written_checkpoints and self.form.value(key) == self._written_checkpoints.pop(
+                key
+            ):
+                self.form.reset(key)
 
     def _on_checkpoints_failed(self, token: int, message: str) -> None:
         if token != self._checkpoint_token:

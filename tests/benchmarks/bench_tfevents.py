@@ -11,6 +11,7 @@ points. Then measures written -> parsed latency while a file grows under a polli
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import statistics
 import tempfile
@@ -88,27 +89,29 @@ def time_event_accumulator(folder: Path) -> tuple[float, dict[str, tuple[np.ndar
     return seconds, points
 
 
-def time_run_reader(folder: Path, repeats: int) -> tuple[float, EventRunReader]:
-    """Best-of-`repeats` seconds for a fresh EventRunReader's first poll (CRC-checked)."""
-    best = float("inf")
+def time_run_reader(folder: Path, repeats: int) -> tuple[list[float], EventRunReader]:
+    """Seconds of a fresh EventRunReader's first poll (CRC-checked), `repeats` times."""
+    times = []
     reader = EventRunReader(LocalFiles(), str(folder))
     for _ in range(repeats):
+        gc.collect()
         reader = EventRunReader(LocalFiles(), str(folder))
         started = time.perf_counter()
         reader.poll()
-        best = min(best, time.perf_counter() - started)
-    return best, reader
+        times.append(time.perf_counter() - started)
+    return times, reader
 
 
-def time_file_reader(folder: Path, repeats: int) -> float:
-    """Best-of-`repeats` seconds for read_event_file on the run's event file."""
+def time_file_reader(folder: Path, repeats: int) -> list[float]:
+    """Seconds of read_event_file on the run's event file, `repeats` times."""
     path = next(folder.glob("events.out.tfevents.*"))
-    best = float("inf")
+    times = []
     for _ in range(repeats):
+        gc.collect()
         started = time.perf_counter()
         read_event_file(path)
-        best = min(best, time.perf_counter() - started)
-    return best
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def same_points(reference: dict[str, tuple[np.ndarray, np.ndarray]], reader: EventRunReader) -> bool:
@@ -214,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scalars", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "taodesk-bench-tfevents")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--poll-ms", type=float, default=50.0)
     parser.add_argument("--appended", type=int, default=300)
     args = parser.parse_args()
@@ -225,26 +228,29 @@ def main() -> None:
 
     accumulator_seconds, reference = time_event_accumulator(run)
     reference_count = sum(steps.size for steps, _ in reference.values())
-    ours_seconds, reader = time_run_reader(run, args.repeats)
+    run_times, reader = time_run_reader(run, args.repeats)
     ours_count = sum(len(series) for series in reader.scalars.values())
-    file_seconds = time_file_reader(run, args.repeats)
+    file_times = time_file_reader(run, args.repeats)
+    run_median, file_median = statistics.median(run_times), statistics.median(file_times)
 
-    print(f"\n{'reader':<58}{'scalars':>10}{'seconds':>10}{'scalars/s':>14}")
+    print(f"\n{'reader':<56}{'scalars':>10}{'seconds':>10}{'scalars/s':>13}   best of {args.repeats}")
     print(
-        f"{'EventAccumulator(size_guidance={scalars: 0}).Reload()':<58}{reference_count:>10,}"
-        f"{accumulator_seconds:>10.2f}{reference_count / accumulator_seconds:>14,.0f}"
+        f"{'EventAccumulator(size_guidance={scalars: 0}).Reload()':<56}{reference_count:>10,}"
+        f"{accumulator_seconds:>10.2f}{reference_count / accumulator_seconds:>13,.0f}   (one run)"
     )
+    for label, times in (
+        ("EventRunReader.poll() (CRC-checked, merged)", run_times),
+        ("read_event_file() (CRC-checked)", file_times),
+    ):
+        median = statistics.median(times)
+        print(
+            f"{label:<56}{ours_count:>10,}{median:>10.3f}{ours_count / median:>13,.0f}"
+            f"   {ours_count / min(times):,.0f}/s"
+        )
     print(
-        f"{'EventRunReader.poll() (CRC-checked, merged series)':<58}{ours_count:>10,}"
-        f"{ours_seconds:>10.3f}{ours_count / ours_seconds:>14,.0f}"
-    )
-    print(
-        f"{'read_event_file() (CRC-checked)':<58}{ours_count:>10,}"
-        f"{file_seconds:>10.3f}{ours_count / file_seconds:>14,.0f}"
-    )
-    print(
-        f"\nspeed-up vs EventAccumulator: {accumulator_seconds / ours_seconds:.1f}x (run reader), "
-        f"{accumulator_seconds / file_seconds:.1f}x (file reader)"
+        f"\nspeed-up vs EventAccumulator (medians): {accumulator_seconds / run_median:.1f}x (run reader), "
+        f"{accumulator_seconds / file_median:.1f}x (file reader); best runs: "
+        f"{accumulator_seconds / min(run_times):.1f}x, {accumulator_seconds / min(file_times):.1f}x"
     )
     print(
         f"same count: {reference_count == ours_count}; "

@@ -350,3 +350,19 @@ def test_corrupted_bytes_only_ever_give_data_or_a_load_error(protocol: int) -> N
             load_pickle_bytes(bytes(data), "corrupt.pkl")
         except PickleLoadError as exc:
             assert str(exc).startswith("corrupt.pkl: ")
+
+
+@pytest.mark.parametrize(
+    ("stream", "problem"),
+    [
+        (b"\x80\x02N0r" + struct.pack("<I", 2**31 + 7) + b".", "memo index"),
+        (b"N0p3000000000\n.", "memo index"),
+        (b"\x80\x05\x96" + struct.pack("<Q", 2**62) + b"abc.", "beyond the end"),
+        (b"\x80\x04\x95" + struct.pack("<Q", 2**40) + b"N.", "frame length"),
+        (b"\x80\x02X" + struct.pack("<I", 2**31) + b"abc.", "beyond the end"),
+        (b"\x80\x02N", "ends before"),
+    ],
+)
+def test_lengths_and_memo_indices_that_would_exhaust_memory_are_refused(stream: bytes, problem: str) -> None:
+    with pytest.raises(PickleLoadError, match=problem):
+        load_pickle_bytes(stream, "bomb.pkl")

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -87,7 +88,9 @@ def _launch(qtbot: QtBot, panel: LaunchPanel) -> str:
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     previous = panel.last_job_id
     qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel.last_job_id != previous or "Could not" in panel.message.text(), timeout=LONG)
+    qtbot.waitUntil(
+        lambda: panel.last_job_id != previous or "Could not" in panel.message.text(), timeout=LONG
+    )
     assert panel.last_job_id != previous, panel.message.text()
     assert panel.last_job_id is not None
     return panel.last_job_id
@@ -119,9 +122,17 @@ def gui_host(tmp_path: Path) -> Iterator[HostConfig]:
 # -- without Docker: the table model, the log view, the launch bar's rules -------------------------
 
 
-def _record(store: JobStore, job_id: str, status: JobStatus, action: str = "train", **fields: object) -> Job:
-    job = Job(id=job_id, skill=POSE, action=action, host="local", spec_yaml="a: 1\n", job_dir=f"/w/{job_id}",
-              status=status, **fields)  # type: ignore[arg-type]
+def _record(store: JobStore, job_id: str, status: JobStatus, action: str = "train", **fields: Any) -> Job:
+    job = Job(
+        id=job_id,
+        skill=POSE,
+        action=action,
+        host="local",
+        spec_yaml="a: 1\n",
+        job_dir=f"/w/{job_id}",
+        status=status,
+        **fields,
+    )
     return store.add(job)
 
 
@@ -129,10 +140,21 @@ def test_jobs_table_filters_ticks_and_takes_a_progress_provider(qtbot: QtBot) ->
     create_application()
     context = AppContext(SkillBank())
     now = time.time()
-    _record(context.store, "20260101-000000-train-aaaa", JobStatus.COMPLETED, created_at=now - 30,
-            started_at=now - 29, finished_at=now - 20)
-    _record(context.store, "20260101-000001-train-bbbb", JobStatus.RUNNING, created_at=now - 10,
-            started_at=now - 5)
+    _record(
+        context.store,
+        "20260101-000000-train-aaaa",
+        JobStatus.COMPLETED,
+        created_at=now - 30,
+        started_at=now - 29,
+        finished_at=now - 20,
+    )
+    _record(
+        context.store,
+        "20260101-000001-train-bbbb",
+        JobStatus.RUNNING,
+        created_at=now - 10,
+        started_at=now - 5,
+    )
     model = JobsTableModel(context)
     proxy = JobsFilterProxy()
     proxy.setSourceModel(model)
@@ -145,7 +167,9 @@ def test_jobs_table_filters_ticks_and_takes_a_progress_provider(qtbot: QtBot) ->
     qtbot.waitUntil(lambda: DURATION_COLUMN in ticked, timeout=3000)
     assert model.index(0, DURATION_COLUMN).data() >= "0:00:05", "the running job's duration ticks"
 
-    model.set_progress_provider(lambda job: JobProgress("epoch 3/10", 0.3) if job.status.value == "running" else None)
+    model.set_progress_provider(
+        lambda job: JobProgress("epoch 3/10", 0.3) if job.status.value == "running" else None
+    )
     assert model.index(0, PROGRESS_COLUMN).data() == "epoch 3/10"
     assert model.index(1, PROGRESS_COLUMN).data() == "-"
 
@@ -157,8 +181,14 @@ def test_jobs_table_filters_ticks_and_takes_a_progress_provider(qtbot: QtBot) ->
 
     context.store.update("20260101-000001-train-bbbb", status=JobStatus.FAILED, finished_at=time.time())
     qtbot.waitUntil(lambda: model.index(0, STATUS_COLUMN).data() == "failed", timeout=3000)
-    _record(context.store, "20260101-000002-evaluate-cccc", JobStatus.CREATED, action="evaluate",
-            created_at=now, parent_id="20260101-000000-train-aaaa")
+    _record(
+        context.store,
+        "20260101-000002-evaluate-cccc",
+        JobStatus.CREATED,
+        action="evaluate",
+        created_at=now,
+        parent_id="20260101-000000-train-aaaa",
+    )
     qtbot.waitUntil(lambda: model.rowCount() == 3, timeout=3000)
     assert model.job_at(0).action == "evaluate" and model.index(0, 7).data().endswith("aaaa")
     context.store.remove("20260101-000002-evaluate-cccc")
@@ -167,9 +197,12 @@ def test_jobs_table_filters_ticks_and_takes_a_progress_provider(qtbot: QtBot) ->
 
 
 def _pattern() -> ErrorPattern:
-    return ErrorPattern("dataset_smaller_than_batch", "Dataset smaller than the batch",
-                        re.compile(r"Dataset size \(\d+\) is smaller than the total batch size"),
-                        "Lower dataset.batch_size.")
+    return ErrorPattern(
+        "dataset_smaller_than_batch",
+        "Dataset smaller than the batch",
+        re.compile(r"Dataset size \(\d+\) is smaller than the total batch size"),
+        "Lower dataset.batch_size.",
+    )
 
 
 def test_log_view_filters_searches_and_highlights_known_failures(qtbot: QtBot) -> None:
@@ -247,6 +280,9 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     assert panel.gpu_button.text() == "CPU only"
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     assert "Ready to run train on 'local'" in panel.message.text()
+    qtbot.waitUntil(
+        lambda: str(pose_data.data_path("train")) in page.preview.text.toPlainText(), timeout=5000
+    )
     save_screenshot(window, screenshot_dir, "launch_bar_pose_train")
 
     job_id = _launch(qtbot, panel)
@@ -276,7 +312,6 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     save_screenshot(window, screenshot_dir, "job_page_streamed_log")
     window.jobs_page.tabs.setCurrentIndex(0)
     assert table.proxy.index(0, STATUS_COLUMN).data() == "completed"
-    save_screenshot(window, screenshot_dir, "jobs_table")
 
     checkpoints = {
         parse_checkpoint_name(path.name): path.name
@@ -299,7 +334,9 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     assert evaluate_page.form.value("dataset.num_classes") == len(pose_data.label_map), (
         "the evaluation takes the trained model's dataset settings"
     )
+    assert evaluate_page.form.value("evaluate.checkpoint") == chosen.path, "the spec shows the hand-off"
     _fill(evaluate_page.form, pose_overrides(pose_data))
+    qtbot.waitUntil(lambda: chosen.name in evaluate_page.preview.text.toPlainText(), timeout=5000)
     save_screenshot(window, screenshot_dir, "launch_bar_evaluate_from_checkpoint")
     evaluate_id = _launch(qtbot, evaluate)
     evaluate_job_page = window.jobs_page.job_pages[evaluate_id]
@@ -308,6 +345,10 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     assert evaluated.parent_id == job_id and evaluated.checkpoint.endswith(highest)
     assert job_id in evaluate_job_page.facts["Lineage"].text()
     assert evaluate_id in job_page.facts["Lineage"].text(), "the train job links to its evaluation"
+    window.jobs_page.tabs.setCurrentIndex(0)
+    assert [table.job_id_at(row) for row in range(table.proxy.rowCount())] == [evaluate_id, job_id]
+    assert table.proxy.index(0, 7).data() == job_id, "the Parent column shows the lineage"
+    save_screenshot(window, screenshot_dir, "jobs_table")
 
 
 @pytest.mark.docker
@@ -322,7 +363,9 @@ def test_failed_job_shows_the_skill_hint_and_launch_errors_are_plain(
     panel.image_edit.setText("taodesk-no-such-image:1")
     qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Could not launch" in panel.message.text(), timeout=LONG)
-    assert "taodesk-no-such-image:1" in panel.message.text() and "is not on host 'local'" in panel.message.text()
+    assert (
+        "taodesk-no-such-image:1" in panel.message.text() and "is not on host 'local'" in panel.message.text()
+    )
     assert panel.launch_button.isEnabled(), "the user can fix it and try again"
 
     panel.image_edit.setText(STANDIN_IMAGE)
@@ -335,6 +378,8 @@ def test_failed_job_shows_the_skill_hint_and_launch_errors_are_plain(
     assert [hit.pattern.id for hit in job_page.log_view.hits()] == ["dataset_smaller_than_batch"]
     assert job_page.log_view.hints.isVisible()
     assert not job_page.resume_button.isHidden() and not job_page.cancel_button.isVisible()
+    assert job_page.from_checkpoint_buttons["evaluate"].isHidden(), "only a completed training hands off"
+    assert "Lower dataset.batch_size" not in job_page.log_view.hints.text(), "the fix is not shown twice"
     save_screenshot(window, screenshot_dir, "job_page_failed_with_hint")
 
 
@@ -365,8 +410,11 @@ def test_reopening_the_app_resumes_following_without_duplicates(
     again = second.jobs_page.job_pages[job.id]
     finished = _wait_final(qtbot, again)
     assert finished.status is JobStatus.COMPLETED
+    assert finished.container_id is not None
     container = manager.session("local").docker.containers.get(finished.container_id)
     from_engine = container.logs(stdout=True, stderr=True).decode().splitlines()
     stored = [line.text for line in manager.log(job.id).lines()]
-    assert stored == [collapse_carriage_returns(line) for line in from_engine], "no line lost or repeated across the restart"
+    assert stored == [collapse_carriage_returns(line) for line in from_engine], (
+        "no line lost or repeated across the restart"
+    )
     assert again.log_view.plain_text().split("\n") == stored

@@ -17,13 +17,10 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.core.automl.space import InfeasibleSample, ParameterKind, SearchSpace
 from app.core.specs.document import SpecDocument
-
-if TYPE_CHECKING:
-    import optuna
 
 ALGORITHMS: dict[str, str] = {
     "tpe": "Bayesian (TPE)",
@@ -50,8 +47,10 @@ def algorithm_problem(name: str) -> str | None:
     if name == "gp":
         missing = [m for m in ("torch", "scipy") if importlib.util.find_spec(m) is None]
         if missing:
-            return (f"the Gaussian-process sampler needs {' and '.join(missing)}, which are not installed "
-                    "(pip install torch scipy); choose TPE for Bayesian search without them")
+            return (
+                f"the Gaussian-process sampler needs {' and '.join(missing)}, which are not installed "
+                "(pip install torch scipy); choose TPE for Bayesian search without them"
+            )
     return None
 
 
@@ -142,8 +141,14 @@ def resumed_seed(seed: int | None, trials_so_far: int) -> int | None:
 class StudyEngine:
     """One Optuna study of the app: propose, report, finish, and read the trials."""
 
-    def __init__(self, study_name: str, space: SearchSpace, settings: EngineSettings, storage: Any,
-                 base_spec: SpecDocument) -> None:
+    def __init__(
+        self,
+        study_name: str,
+        space: SearchSpace,
+        settings: EngineSettings,
+        storage: Any,
+        base_spec: SpecDocument,
+    ) -> None:
         self.name = study_name
         self.space = space
         self.settings = settings
@@ -226,7 +231,7 @@ class StudyEngine:
 
     def complete(self, number: int, value: float) -> None:
         """The trial finished with this metric value."""
-        self._tell(number, value=value)
+        self._tell(number, values=value)
 
     def prune(self, number: int, reason: str = "") -> None:
         """The trial was stopped early (its last intermediate value stands)."""
@@ -253,11 +258,15 @@ class StudyEngine:
 
 
 def _count_trials(storage: Any, study_name: str) -> int:
+    """Trials already drawn (queued ones, such as the baseline, do not count)."""
+    from optuna.trial import TrialState
+
     try:
         study_id = storage.get_study_id_from_name(study_name)
     except KeyError:
         return 0
-    return len(storage.get_all_trials(study_id, deepcopy=False))
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    return sum(1 for t in trials if t.state is not TrialState.WAITING)
 
 
 def load_study(study_name: str, storage: Any) -> Any:
@@ -266,8 +275,20 @@ def load_study(study_name: str, storage: Any) -> Any:
     return optuna.load_study(study_name=study_name, storage=storage)
 
 
-def preview_proposals(space: SearchSpace, settings: EngineSettings, base_spec: SpecDocument,
-                      count: int) -> list[Proposal]:
+def exact_preview_count(settings: EngineSettings, budget: int) -> int:
+    """How many first configurations a preview shows exactly as the study will run them.
+
+    Random and grid search do not depend on results; a Bayesian sampler draws at random (with the
+    same seed) until ``startup_trials`` trials have finished, so at least that many match.
+    """
+    if settings.algorithm in ("random", "grid"):
+        return budget
+    return min(budget, max(1, settings.startup_trials))
+
+
+def preview_proposals(
+    space: SearchSpace, settings: EngineSettings, base_spec: SpecDocument, count: int
+) -> list[Proposal]:
     """The first configurations the study will run, drawn on a throw-away copy with the same seed."""
     optuna = _optuna()
     engine = StudyEngine("preview", space, settings, optuna.storages.InMemoryStorage(), base_spec)

@@ -73,7 +73,7 @@ class TrialMetricReader:
         if self.origin is None:
             return []
         known = candidates[self.origin]
-        fresh = known[len(self.points):]
+        fresh = known[len(self.points) :]
         self.points.extend(fresh)
         return fresh
 
@@ -86,7 +86,7 @@ class TrialMetricReader:
 
     def _status_points(self) -> list[MetricPoint]:
         history = self._status.kpi_history
-        for snapshot in history[self._status_seen:]:
+        for snapshot in history[self._status_seen :]:
             raw = snapshot.values.get(self.metric)
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 continue

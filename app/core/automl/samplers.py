@@ -23,8 +23,13 @@ class WeightedOptionsSampler(BaseSampler):
     as in random search). After start-up the wrapped sampler decides alone.
     """
 
-    def __init__(self, inner: BaseSampler, weights: Mapping[str, tuple[list[Any], list[float]]],
-                 startup_trials: int | None, seed: int | None) -> None:
+    def __init__(
+        self,
+        inner: BaseSampler,
+        weights: Mapping[str, tuple[list[Any], list[float]]],
+        startup_trials: int | None,
+        seed: int | None,
+    ) -> None:
         self.inner = inner
         self.weights = dict(weights)
         self.startup_trials = startup_trials
@@ -34,16 +39,22 @@ class WeightedOptionsSampler(BaseSampler):
         """As the wrapped sampler."""
         return self.inner.infer_relative_search_space(study, trial)
 
-    def sample_relative(self, study: Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         """As the wrapped sampler."""
         return self.inner.sample_relative(study, trial, search_space)
 
-    def sample_independent(self, study: Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         """A weighted option during start-up, else the wrapped sampler's draw."""
         chosen = self.weights.get(param_name)
-        if chosen is not None and isinstance(param_distribution, CategoricalDistribution) and self._in_startup(study):
+        if (
+            chosen is not None
+            and isinstance(param_distribution, CategoricalDistribution)
+            and self._in_startup(study)
+        ):
             options, weights = chosen
             by_option = {repr(o): w for o, w in zip(options, weights, strict=True)}
             choices = param_distribution.choices
@@ -62,8 +73,9 @@ class WeightedOptionsSampler(BaseSampler):
         """As the wrapped sampler."""
         self.inner.before_trial(study, trial)
 
-    def after_trial(self, study: Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
         """As the wrapped sampler."""
         self.inner.after_trial(study, trial, state, values)
 
@@ -73,8 +85,9 @@ class WeightedOptionsSampler(BaseSampler):
         self._rng = np.random.default_rng()
 
 
-def build_sampler(space: SearchSpace, algorithm: str, seed: int | None, startup_trials: int,
-                  grid_points: int) -> BaseSampler:
+def build_sampler(
+    space: SearchSpace, algorithm: str, seed: int | None, startup_trials: int, grid_points: int
+) -> BaseSampler:
     """The sampler for one of the engine's algorithms (names checked by the caller)."""
     startup = max(1, startup_trials)
     if algorithm == "grid":
@@ -86,15 +99,20 @@ def build_sampler(space: SearchSpace, algorithm: str, seed: int | None, startup_
     elif algorithm == "gp":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            inner = optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup,
-                                              warn_independent_sampling=False)
+            inner = optuna.samplers.GPSampler(
+                seed=seed, n_startup_trials=startup, warn_independent_sampling=False
+            )
     else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            inner = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True,
-                                               warn_independent_sampling=False)
-    weights = {p.path: (list(p.choices), list(p.weights)) for p in space.searched
-               if p.kind is ParameterKind.CHOICE and p.weights}
+            inner = optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=startup, constant_liar=True, warn_independent_sampling=False
+            )
+    weights = {
+        p.path: (list(p.choices), list(p.weights))
+        for p in space.searched
+        if p.kind is ParameterKind.CHOICE and p.weights
+    }
     if not weights:
         return inner
     return WeightedOptionsSampler(inner, weights, weighted_until, seed)

@@ -14,8 +14,13 @@ from app.core.automl.engine import BASELINE_ATTR, load_study, open_storage
 from app.core.automl.study import StudyRecord, StudyStore
 
 TRIAL_STATES = ("waiting", "running", "complete", "pruned", "failed")
-_STATE_NAMES = {"WAITING": "waiting", "RUNNING": "running", "COMPLETE": "complete", "PRUNED": "pruned",
-                "FAIL": "failed"}
+_STATE_NAMES = {
+    "WAITING": "waiting",
+    "RUNNING": "running",
+    "COMPLETE": "complete",
+    "PRUNED": "pruned",
+    "FAIL": "failed",
+}
 
 
 @dataclass
@@ -78,8 +83,9 @@ class StudySnapshot:
     @property
     def completed(self) -> list[TrialRow]:
         """Trials that finished with a metric value."""
-        return [t for t in self.trials if t.state == "complete" and t.value is not None
-                and math.isfinite(t.value)]
+        return [
+            t for t in self.trials if t.state == "complete" and t.value is not None and math.isfinite(t.value)
+        ]
 
     @property
     def best(self) -> TrialRow | None:

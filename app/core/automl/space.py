@@ -166,13 +166,19 @@ def parameter_for(field_: Field, default: Any, searched: bool = True) -> SearchP
         "depends_on": field_.depends_on,
     }
     if field_.kind is FieldKind.BOOL:
-        return SearchParameter(kind=ParameterKind.CHOICE, choices=[False, True],
-                               schema_choices=[False, True], **common)
+        return SearchParameter(
+            kind=ParameterKind.CHOICE, choices=[False, True], schema_choices=[False, True], **common
+        )
     if field_.kind is FieldKind.ENUM:
         options = list(field_.enum or [])
         weights = _weights(field_.option_weights, len(options))
-        return SearchParameter(kind=ParameterKind.CHOICE, choices=options, weights=weights,
-                               schema_choices=list(options), **common)
+        return SearchParameter(
+            kind=ParameterKind.CHOICE,
+            choices=options,
+            weights=weights,
+            schema_choices=list(options),
+            **common,
+        )
     low, high, log = default_range(field_, default)
     kind = ParameterKind.INT if field_.kind is FieldKind.INT else ParameterKind.FLOAT
     return SearchParameter(kind=kind, low=low, high=high, log=log, **common)
@@ -205,22 +211,32 @@ class SearchSpace:
             if candidate.path == path:
                 return candidate
         known = ", ".join(p.path for p in self.parameters) or "none"
-        raise SearchSpaceError([f"{path}: not an AutoML parameter of {self.skill}/{self.action} "
-                                f"(parameters: {known})"])
+        raise SearchSpaceError(
+            [f"{path}: not an AutoML parameter of {self.skill}/{self.action} (parameters: {known})"]
+        )
 
     def copy(self) -> SearchSpace:
         """A deep copy (parameters are plain data)."""
-        return SearchSpace(self.skill, self.action, [replace(p, choices=list(p.choices)) for p in self.parameters])
+        return SearchSpace(
+            self.skill, self.action, [replace(p, choices=list(p.choices)) for p in self.parameters]
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, kept in the study record."""
-        return {"skill": self.skill, "action": self.action, "parameters": [p.to_dict() for p in self.parameters]}
+        return {
+            "skill": self.skill,
+            "action": self.action,
+            "parameters": [p.to_dict() for p in self.parameters],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SearchSpace:
         """The inverse of ``to_dict``."""
-        return cls(str(data["skill"]), str(data["action"]),
-                   [SearchParameter.from_dict(p) for p in data.get("parameters", [])])
+        return cls(
+            str(data["skill"]),
+            str(data["action"]),
+            [SearchParameter.from_dict(p) for p in data.get("parameters", [])],
+        )
 
     def check(self) -> None:
         """Raise SearchSpaceError listing every problem (nothing to search, bad ranges, ...)."""
@@ -249,8 +265,9 @@ class SearchSpace:
             visit(parameter)
         return ordered
 
-    def bounds_given(self, parameter: SearchParameter, values: Mapping[str, Any],
-                     base: SpecDocument) -> tuple[float, float]:
+    def bounds_given(
+        self, parameter: SearchParameter, values: Mapping[str, Any], base: SpecDocument
+    ) -> tuple[float, float]:
         """The numeric range left for ``parameter`` once its ``math_cond`` is applied."""
         assert parameter.low is not None and parameter.high is not None
         low, high = float(parameter.low), float(parameter.high)
@@ -270,8 +287,10 @@ class SearchSpace:
         low, high = _apply_condition(op, other_value, low, high, parameter.kind is ParameterKind.INT)
         if low > high:
             source = parameter.depends_on if operand == "depends_on" else operand
-            raise InfeasibleSample(f"{parameter.path} must be {op} {source} ({_fmt(other_value)}), which "
-                                   f"its range {parameter.describe()} cannot meet")
+            raise InfeasibleSample(
+                f"{parameter.path} must be {op} {source} ({_fmt(other_value)}), which "
+                f"its range {parameter.describe()} cannot meet"
+            )
         return low, high
 
     def apply(self, document: SpecDocument, values: Mapping[str, Any]) -> SpecDocument:
@@ -302,12 +321,13 @@ def _grid_points(parameter: SearchParameter, count: int) -> list[Any]:
     count = max(2, count)
     low, high = parameter.low, parameter.high
     if parameter.log and low > 0:
-        points = [math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / (count - 1))
-                  for i in range(count)]
+        points = [
+            math.exp(math.log(low) + (math.log(high) - math.log(low)) * i / (count - 1)) for i in range(count)
+        ]
     else:
         points = [low + (high - low) * i / (count - 1) for i in range(count)]
     if parameter.kind is ParameterKind.INT:
-        return sorted({int(round(v)) for v in points})
+        return sorted({round(v) for v in points})
     return [float(f"{v:.6g}") for v in points]
 
 
@@ -331,7 +351,7 @@ def parse_math_cond(text: str | None) -> tuple[str, str] | None:
     op = next((o for o in _COMPARISONS if text.startswith(o)), None)
     if op is None:
         return None
-    operand = text[len(op):].strip()
+    operand = text[len(op) :].strip()
     if operand != "depends_on":
         try:
             float(operand)
@@ -362,11 +382,14 @@ def parameter_problems(parameter: SearchParameter) -> list[str]:
         problems.append(f"{path}: an integer range needs whole-number ends, got {_fmt(low)} and {_fmt(high)}")
     condition = parse_math_cond(parameter.math_cond)
     if condition and condition[1] != "depends_on" and not problems:
-        cut_low, cut_high = _apply_condition(condition[0], float(condition[1]), low, high,
-                                             parameter.kind is ParameterKind.INT)
+        cut_low, cut_high = _apply_condition(
+            condition[0], float(condition[1]), low, high, parameter.kind is ParameterKind.INT
+        )
         if cut_low > cut_high:
-            problems.append(f"{path}: the schema requires {parameter.math_cond}, which no value in "
-                            f"{parameter.describe()} meets")
+            problems.append(
+                f"{path}: the schema requires {parameter.math_cond}, which no value in "
+                f"{parameter.describe()} meets"
+            )
     return problems
 
 
@@ -378,8 +401,10 @@ def _choice_problems(parameter: SearchParameter) -> list[str]:
     allowed = parameter.schema_choices
     unknown = [c for c in parameter.choices if allowed and c not in allowed]
     if unknown:
-        problems.append(f"{path}: {', '.join(map(repr, unknown))} not among the schema's options "
-                        f"({', '.join(map(str, allowed))})")
+        problems.append(
+            f"{path}: {', '.join(map(repr, unknown))} not among the schema's options "
+            f"({', '.join(map(str, allowed))})"
+        )
     if len(set(map(repr, parameter.choices))) != len(parameter.choices):
         problems.append(f"{path}: an option is listed twice")
     weights = parameter.weights
@@ -408,8 +433,12 @@ def available_fields(skill: Skill, action: str) -> list[Field]:
     return fields
 
 
-def build_search_space(skill: Skill, action: str = "train", spec: SpecDocument | None = None,
-                       include: Iterable[str] | None = None) -> SearchSpace:
+def build_search_space(
+    skill: Skill,
+    action: str = "train",
+    spec: SpecDocument | None = None,
+    include: Iterable[str] | None = None,
+) -> SearchSpace:
     """The default space of an action: default parameters searched, other AutoML fields listed but off.
 
     ``spec`` (the user's spec) gives each parameter its current value; ``include`` replaces the
@@ -439,9 +468,13 @@ def check_paths(skill: Skill, action: str, paths: Iterable[str]) -> None:
         if node is None:
             problems.append(f"{path}: not a field of {skill.name}/{action}")
         elif is_disabled(path, act.automl_disabled_parameters):
-            problems.append(f"{path}: listed in automl_disabled_parameters of {skill.name}/{action}; "
-                            "AutoML must not change it")
+            problems.append(
+                f"{path}: listed in automl_disabled_parameters of {skill.name}/{action}; "
+                "AutoML must not change it"
+            )
         elif not searchable(node):
-            problems.append(f"{path}: a {node.kind.value} field; AutoML searches numbers, options and switches")
+            problems.append(
+                f"{path}: a {node.kind.value} field; AutoML searches numbers, options and switches"
+            )
     if problems:
         raise SearchSpaceError(problems)

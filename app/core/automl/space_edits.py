@@ -34,7 +34,9 @@ def set_range(space: SearchSpace, path: str, low: float, high: float, log: bool 
     _commit(parameter, candidate)
 
 
-def set_choices(space: SearchSpace, path: str, choices: list[Any], weights: list[float] | None = None) -> None:
+def set_choices(
+    space: SearchSpace, path: str, choices: list[Any], weights: list[float] | None = None
+) -> None:
     """Pick the options a parameter takes (a subset of the schema's), with optional weights."""
     parameter = space.parameter(path)
     if parameter.kind is not ParameterKind.CHOICE:

@@ -15,7 +15,9 @@ on), ``stopping`` (none are started; the running ones finish, then ``stopped``),
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import sqlite3
 import threading
 import time
@@ -26,6 +28,7 @@ from typing import Any
 
 from psygnal import Signal
 
+from app.core.automl.engine import EngineSettings
 from app.core.automl.space import SearchSpace
 from app.core.jobs.store import JobStore
 
@@ -98,6 +101,18 @@ class StudyConfig:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    def engine_settings(self) -> EngineSettings:
+        """How the engine draws and judges this study's configurations."""
+        return EngineSettings(
+            algorithm=self.algorithm,
+            pruner=self.pruner,
+            direction=self.direction,
+            seed=self.seed,
+            startup_trials=self.startup_trials,
+            grid_points=self.grid_points,
+            baseline=self.baseline,
+        )
+
     @property
     def slots(self) -> int:
         """How many trials run at once: one per GPU group, or ``parallel`` on a host without GPUs."""
@@ -108,7 +123,7 @@ class StudyConfig:
     def gpu_groups(self) -> list[list[int]]:
         """The chosen GPUs cut into disjoint groups, one trial per group (empty: no GPUs)."""
         size = max(1, self.gpus_per_trial)
-        return [self.gpus[i:i + size] for i in range(0, len(self.gpus) - size + 1, size)]
+        return [self.gpus[i : i + size] for i in range(0, len(self.gpus) - size + 1, size)]
 
 
 @dataclass
@@ -133,7 +148,7 @@ class StudyRecord:
 
     def owner_alive(self, now: float | None = None) -> bool:
         """True while a scheduler holds the study and its heartbeat is fresh."""
-        if not self.owner or self.heartbeat_at is None:
+        if not self.owner or self.heartbeat_at is None or owner_process_gone(self.owner):
             return False
         return (now if now is not None else time.time()) - self.heartbeat_at < HEARTBEAT_STALE_SECONDS
 
@@ -144,14 +159,39 @@ def new_study_id(skill: str, now: float | None = None) -> str:
     return f"automl-{stamp}-{skill.removeprefix('tao-train-')}-{secrets.token_hex(2)}"
 
 
-_COLUMNS = ("id", "skill", "action", "host", "config", "state", "request", "message", "owner",
-            "heartbeat_at", "created_at", "finished_at", "extra")
+_COLUMNS = (
+    "id",
+    "skill",
+    "action",
+    "host",
+    "config",
+    "state",
+    "request",
+    "message",
+    "owner",
+    "heartbeat_at",
+    "created_at",
+    "finished_at",
+    "extra",
+)
 
 
 def _to_row(record: StudyRecord) -> tuple[Any, ...]:
-    return (record.id, record.config.skill, record.config.action, record.config.host, record.config.to_json(),
-            record.state.value, record.request.value, record.message, record.owner, record.heartbeat_at,
-            record.created_at, record.finished_at, json.dumps(record.extra))
+    return (
+        record.id,
+        record.config.skill,
+        record.config.action,
+        record.config.host,
+        record.config.to_json(),
+        record.state.value,
+        record.request.value,
+        record.message,
+        record.owner,
+        record.heartbeat_at,
+        record.created_at,
+        record.finished_at,
+        json.dumps(record.extra),
+    )
 
 
 def _from_row(row: sqlite3.Row) -> StudyRecord:
@@ -183,8 +223,11 @@ class StudyStore:
     def add(self, record: StudyRecord) -> StudyRecord:
         """Insert a new study."""
         with self._lock:
-            self._db.execute(f"INSERT INTO automl_studies ({', '.join(_COLUMNS)}) "
-                             f"VALUES ({', '.join('?' * len(_COLUMNS))})", _to_row(record))
+            self._db.execute(
+                f"INSERT INTO automl_studies ({', '.join(_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                _to_row(record),
+            )
         self.changed.emit(record.id)
         return record
 
@@ -210,10 +253,14 @@ class StudyStore:
         """A study by id (a unique prefix or a unique name works too); KeyError otherwise."""
         with self._lock:
             row = self._db.execute("SELECT * FROM automl_studies WHERE id = ?", (study_id,)).fetchone()
-            rows = [] if row is not None else self._db.execute(
-                "SELECT * FROM automl_studies WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at",
-                (study_id.replace("%", "\\%").replace("_", "\\_") + "%",),
-            ).fetchall()
+            rows = (
+                []
+                if row is not None
+                else self._db.execute(
+                    "SELECT * FROM automl_studies WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at",
+                    (study_id.replace("%", "\\%").replace("_", "\\_") + "%",),
+                ).fetchall()
+            )
         if row is None and len(rows) == 1:
             row = rows[0]
         if row is None:
@@ -221,7 +268,9 @@ class StudyStore:
             if len(named) == 1:
                 return named[0]
             if len(rows) > 1 or len(named) > 1:
-                raise KeyError(f"'{study_id}' matches {max(len(rows), len(named))} studies; give more of the id")
+                raise KeyError(
+                    f"'{study_id}' matches {max(len(rows), len(named))} studies; give more of the id"
+                )
             raise KeyError(f"no AutoML study '{study_id}'")
         return _from_row(row)
 
@@ -238,10 +287,28 @@ class StudyStore:
             rows = self._db.execute("SELECT * FROM automl_studies ORDER BY created_at DESC").fetchall()
         return [_from_row(r) for r in rows]
 
+    def job_ids(self, study_id: str) -> list[str]:
+        """Ids of the study's trial jobs (jobs launched with its ``study_id``), oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id FROM jobs WHERE study_id = ? ORDER BY created_at, id", (study_id,)
+            ).fetchall()
+        return [str(r["id"]) for r in rows]
+
     def claim(self, study_id: str, owner: str, now: float | None = None) -> bool:
-        """Become the study's scheduler unless another live one holds it."""
+        """Become the study's scheduler unless another live one holds it.
+
+        An owner is gone when its heartbeat is stale, or at once when it was a process of this
+        machine that no longer exists (the app was killed and started again).
+        """
         now = time.time() if now is None else now
         with self._lock:
+            current = self.get(study_id).owner
+            if current and current != owner and owner_process_gone(current):
+                self._db.execute(
+                    "UPDATE automl_studies SET heartbeat_at = NULL WHERE id = ? AND owner = ?",
+                    (study_id, current),
+                )
             cursor = self._db.execute(
                 "UPDATE automl_studies SET owner = ?, heartbeat_at = ? WHERE id = ? AND "
                 "(owner IS NULL OR owner = ? OR heartbeat_at IS NULL OR heartbeat_at < ?)",
@@ -255,15 +322,19 @@ class StudyStore:
     def heartbeat(self, study_id: str, owner: str) -> StudyRecord:
         """Refresh the owner's heartbeat and return the record (with any pending request)."""
         with self._lock:
-            self._db.execute("UPDATE automl_studies SET heartbeat_at = ? WHERE id = ? AND owner = ?",
-                             (time.time(), study_id, owner))
+            self._db.execute(
+                "UPDATE automl_studies SET heartbeat_at = ? WHERE id = ? AND owner = ?",
+                (time.time(), study_id, owner),
+            )
         return self.get(study_id)
 
     def release(self, study_id: str, owner: str) -> None:
         """Let go of the study (the app closes or the study ended)."""
         with self._lock:
-            self._db.execute("UPDATE automl_studies SET owner = NULL, heartbeat_at = NULL "
-                             "WHERE id = ? AND owner = ?", (study_id, owner))
+            self._db.execute(
+                "UPDATE automl_studies SET owner = NULL, heartbeat_at = NULL WHERE id = ? AND owner = ?",
+                (study_id, owner),
+            )
         self.changed.emit(study_id)
 
     def request(self, study_id: str, request: StudyRequest) -> StudyRecord:
@@ -281,6 +352,26 @@ class StudyStore:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+def owner_name() -> str:
+    """A scheduler owner name: ``host:pid:token``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def owner_process_gone(owner: str) -> bool:
+    """True when ``owner`` names a process of this machine that has ended."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def offline_state(state: StudyState, request: StudyRequest) -> StudyState:

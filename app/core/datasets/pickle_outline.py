@@ -71,6 +71,14 @@ class ArrayOutline:
         """The array's dtype, rebuilt by numpy's constructor from a plain type string."""
         return self._owner.resolve_dtype(self._parts()[1])
 
+    def data_key(self) -> tuple[Any, ...] | None:
+        """A hashable (shape, dtype, raw bytes) that equal arrays share; None for object arrays."""
+        parts = self._parts()
+        raw = parts[3]
+        if not isinstance(raw, bytes | str) or not isinstance(parts[0], tuple):
+            return None
+        return parts[0], self.dtype.str, raw
+
     def array(self) -> np.ndarray:
         """The array itself, built as the safe loader builds arrays (`PickleLoadError` if refused)."""
         try:

@@ -9,27 +9,31 @@ numpy arrays and dtypes are never built from the file's raw state. The state num
 (dtype flags, field offsets) can be forged to make numpy read pointers from file bytes, so the
 loader records what the file asks for and rebuilds each dtype and array with numpy's own
 constructors: plain (non-structured) dtypes only, object arrays only from lists of plain values.
+
+Before unpickling, the opcode stream is walked once to check that no length reaches past the end
+of the file and no memo index is implausible, so a corrupt or hostile file cannot make the
+unpickler allocate memory out of proportion to its size. Files above ``max_bytes`` are refused.
 """
 
 from __future__ import annotations
 
 import collections
+import gc
 import importlib
 import io
+import math
 import os
 import pickle
-import sys
+import pickletools
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO, NoReturn, cast
 
 import numpy as np
 
 DEFAULT_MAX_BYTES = 2 * 1024**3
-
 
 
 def _numpy_multiarray_scalar() -> Callable[..., Any]:
@@ -93,17 +97,16 @@ def load_pickle(
         path = Path(source)
         name = source_name or str(path)
         try:
-            size = path.stat().st_size
-            _check_size(size, max_bytes, name)
-            with path.open("rb") as stream:
-                return _RestrictedUnpickler(stream, name, allow_object_arrays).load_plain()
+            _check_size(path.stat().st_size, max_bytes, name)
+            data = path.read_bytes()
         except OSError as exc:
             raise PickleLoadError(name, f"cannot read the file ({exc.strerror or exc})") from exc
-    name = source_name or str(getattr(source, "name", "<stream>"))
-    try:
-        data = source.read(max_bytes + 1)
-    except OSError as exc:
-        raise PickleLoadError(name, f"cannot read the file ({exc.strerror or exc})") from exc
+    else:
+        name = source_name or str(getattr(source, "name", "<stream>"))
+        try:
+            data = source.read(max_bytes + 1)
+        except OSError as exc:
+            raise PickleLoadError(name, f"cannot read the file ({exc.strerror or exc})") from exc
     return load_pickle_bytes(data, name, max_bytes=max_bytes, allow_object_arrays=allow_object_arrays)
 
 
@@ -116,6 +119,8 @@ def load_pickle_bytes(
 ) -> Any:
     """Load a pickle held in memory as plain data; ``source_name`` names it in error messages."""
     _check_size(len(data), max_bytes, source_name)
+    data = bytes(data)
+    _scan_opcodes(data, source_name)
     return _RestrictedUnpickler(io.BytesIO(data), source_name, allow_object_arrays).load_plain()
 
 
@@ -124,6 +129,100 @@ def _check_size(size: int, max_bytes: int, name: str) -> None:
         raise PickleTooLarge(
             name, f"the pickle is {size:,} bytes, more than the {max_bytes:,}-byte limit for pickles"
         )
+
+
+_LINE = -100
+_STOP, _FRAME, _LONG_BINPUT, _PUT = ord("."), 0x95, ord("r"), ord("p")
+_TWO_LINES = frozenset(b"ci")  # GLOBAL and INST: module and name lines
+_CHECKED = frozenset({_STOP, _FRAME, _LONG_BINPUT})
+
+
+def _opcode_tables() -> tuple[list[int], list[int | None]]:
+    """Two tables indexed by opcode byte. ``steps``: bytes to skip for an opcode with a fixed-size
+    argument that needs no check (0 otherwise). ``rules``: argument size (>= 0), ``_LINE`` for a
+    newline-terminated argument, or -n for an n-byte length prefix; None for bytes that are no opcode."""
+    prefixes = {
+        pickletools.TAKEN_FROM_ARGUMENT1: -1,
+        pickletools.TAKEN_FROM_ARGUMENT4: -4,
+        pickletools.TAKEN_FROM_ARGUMENT4U: -4,
+        pickletools.TAKEN_FROM_ARGUMENT8U: -8,
+    }
+    steps: list[int] = [0] * 256
+    rules: list[int | None] = [None] * 256
+    for opcode in pickletools.opcodes:
+        code = ord(opcode.code)
+        size = 0 if opcode.arg is None else opcode.arg.n
+        if size == pickletools.UP_TO_NEWLINE:
+            rules[code] = _LINE
+        elif size < 0:
+            rules[code] = prefixes[size]
+        else:
+            rules[code] = size
+            steps[code] = 0 if code in _CHECKED else 1 + size
+    return steps, rules
+
+
+_STEPS, _RULES = _opcode_tables()
+
+
+def _scan_opcodes(data: bytes, name: str) -> None:
+    """Walk the opcodes before unpickling: every length must fit in the file and every memo index
+    must be plausible. CPython's unpickler would otherwise allocate whatever a corrupt length or
+    memo index asks for (one 4-byte memo index can make it zero-fill tens of gigabytes). A memo
+    index can never legitimately exceed the number of bytes before it."""
+    steps, rules, end, position = _STEPS, _RULES, len(data), 0
+    read_int = int.from_bytes
+    while position < end:
+        code = data[position]
+        step = steps[code]
+        if step:
+            position += step
+            continue
+        rule, start = rules[code], position
+        position += 1
+        if rule is None:
+            _unreadable(name, f"unknown opcode {code:#04x}", start)
+        elif rule == -1:
+            position += 1 + data[position] if position < end else 1
+        elif rule >= 0:
+            argument = read_int(data[position : position + rule], "little")
+            position += rule
+            if code == _STOP:
+                return
+            if (code == _LONG_BINPUT and argument > start) or (code == _FRAME and argument > end - position):
+                _unreadable(name, "memo index or frame length out of range", start)
+        elif rule == _LINE:
+            newline = data.find(b"\n", position)
+            if newline >= 0 and code in _TWO_LINES:
+                newline = data.find(b"\n", newline + 1)
+            if newline < 0:
+                _unreadable(name, "unterminated argument", start)
+            text = data[position:newline]
+            if code == _PUT and not (text.isdigit() and int(text) <= start):
+                _unreadable(name, "memo index out of range", start)
+            position = newline + 1
+        else:
+            position += read_int(data[position : position - rule], "little") - rule
+        if position > end:
+            _unreadable(name, "a length beyond the end of the file", start)
+    _unreadable(name, "the file ends before the pickle's STOP opcode", end)
+
+
+def _unreadable(name: str, problem: str, position: int) -> NoReturn:
+    raise PickleLoadError(name, f"not a readable pickle ({problem}, at byte {position})")
+
+
+@contextmanager
+def _garbage_collection_paused() -> Iterator[None]:
+    """Pause the cycle collector while the many objects of a large pickle are made (loading makes
+    no garbage cycles, and repeated full collections would cost more than the loading itself)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _FrozenCallable:
@@ -182,50 +281,11 @@ _PLAIN_LEAVES: frozenset[type] = frozenset({str, bytes, int, float, complex, boo
 _PLAIN_VALUE_TYPES: tuple[type, ...] = (np.ndarray, np.generic, dict, list, tuple, set, frozenset)
 
 
-_SPURIOUS_BYTEARRAY_REPORT = "deallocated bytearray object has exported buffers"
-
-
-@contextmanager
-def _spurious_bytearray_report_hidden() -> Iterator[None]:
-    """Hide one false report CPython 3.11 makes while a corrupt pickle is read.
-
-    A BYTEARRAY8 opcode claiming an impossible size makes ``PyByteArray_FromStringAndSize`` free
-    the half-made object before initialising its export count; its deallocator may then print
-    the SystemError above through ``sys.excepthook`` (the load itself correctly fails with
-    MemoryError). Every other exception is passed on to the hook that was installed before.
-    """
-    previous = sys.excepthook
-
-    def hook(kind: type[BaseException], value: BaseException, trace: TracebackType | None) -> None:
-        if kind is SystemError and str(value) == _SPURIOUS_BYTEARRAY_REPORT:
-            return
-        previous(kind, value, trace)
-
-    sys.excepthook = hook
-    try:
-        yield
-    finally:
-        if sys.excepthook is hook:
-            sys.excepthook = previous
-
-
-class _ReadOnlyStream:
-    """Offers the unpickler ``read``/``readline`` only. With ``readinto`` available, CPython 3.11's
-    unpickler prints a SystemError through ``sys.excepthook`` when a BYTEARRAY8 claims more bytes
-    than the file holds; without it, that is an ordinary truncation error."""
-
-    __slots__ = ("read", "readline")
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.read = stream.read
-        self.readline = stream.readline
-
-
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler whose globals are a fixed table of data constructors."""
 
     def __init__(self, stream: BinaryIO, source_name: str, allow_object_arrays: bool) -> None:
-        super().__init__(_ReadOnlyStream(stream), encoding="latin1")
+        super().__init__(stream, encoding="latin1")
         self.source_name = source_name
         self.allow_object_arrays = allow_object_arrays
         self._handed_out_globals = False
@@ -267,11 +327,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
     def load_plain(self) -> Any:
         """Unpickle, then build numpy objects from their checked recipes."""
         try:
-            with _spurious_bytearray_report_hidden():
+            with _garbage_collection_paused():
                 loaded = self.load()
-            if not self._handed_out_globals:
-                return loaded
-            return _PlainBuilder(self).build(loaded)
+                if not self._handed_out_globals:
+                    return loaded
+                return _PlainBuilder(self).build(loaded)
         except PickleLoadError:
             raise
         except RecursionError as exc:
@@ -478,6 +538,11 @@ class _PlainBuilder:
             raw = bytes(raw)
         elif not isinstance(raw, bytes):
             owner.refuse("a numpy array with malformed data", f"got {type(raw).__name__}")
+        if not all(type(size) is int and size >= 0 for size in dims):
+            owner.refuse("a numpy array with a malformed shape", f"got {dims!r:.80}")
+        expected = math.prod(dims) * (1 if dtype.hasobject else dtype.itemsize)
+        if expected != len(raw):
+            owner.refuse("a numpy array whose data does not fit its shape", f"{len(raw)} items for {dims}")
         array = np.ndarray.__new__(np.ndarray, (0,), np.dtype("b"))
         array.__setstate__(cast(Any, (1, dims, dtype, bool(is_fortran), raw)))
         return array

@@ -98,12 +98,14 @@ class LogStream:
     """Bytes of `docker logs --timestamps` in, complete `LogLine`s out.
 
     A partial line is kept until its newline arrives (`pending_line()` shows its current state,
-    e.g. a progress bar still being drawn). The indented lines of a Python traceback share its
-    ERROR level (as long as no line of the other output stream comes in between).
+    e.g. a progress bar still being drawn); one that grows past `max_line_bytes` without a newline
+    is cut there. The indented lines of a Python traceback share its ERROR level (as long as no
+    line of the other output stream comes in between).
     """
 
-    def __init__(self, *, timestamps: bool = True) -> None:
+    def __init__(self, *, timestamps: bool = True, max_line_bytes: int = 1 << 20) -> None:
         self.timestamps = timestamps
+        self.max_line_bytes = max_line_bytes
         self._partial = b""
         self._in_traceback = False
 
@@ -111,6 +113,9 @@ class LogStream:
         """Add the next bytes of the stream; return the lines they complete."""
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
+        if len(self._partial) > self.max_line_bytes:
+            lines.append(self._partial)
+            self._partial = b""
         return [self._line(raw) for raw in lines]
 
     def flush(self) -> list[LogLine]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.core.telemetry.problems import ReadProblem, report
 
+MAX_LINE_BYTES = 16 << 20
 STATUS_VALUES = ("STARTED", "RUNNING", "SUCCESS", "FAILURE", "SKIPPED")
 _META_KEYS = frozenset({"date", "time", "status", "verbosity", "message", "categorical", "graphical", "kpi"})
 _DURATION = re.compile(r"^\s*(?:(-?\d+) days?, )?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)\s*$")
@@ -117,6 +118,10 @@ class StatusReader:
         """Add the next bytes of the file; return the records of the lines they complete."""
         data = self._partial + chunk
         *lines, self._partial = data.split(b"\n")
+        if len(self._partial) > MAX_LINE_BYTES:
+            self._line_count += 1
+            self._problem(f"a line longer than {MAX_LINE_BYTES} bytes; skipped")
+            self._partial = b""
         return [record for raw in lines if (record := self._parse_line(raw)) is not None]
 
     def finish(self) -> list[StatusRecord]:

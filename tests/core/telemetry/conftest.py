@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests.infra.sshd import ssh_host_config, ssh_server  # noqa: F401  (fixtures)
 from tests.infra.tfevents_writer import ScalarTriple, write_simple_scalars
 
 LARGE_RUN_STEPS = 4000  # ~8,000 scalars: a file of several hundred KB

@@ -97,6 +97,14 @@ def test_a_line_still_being_drawn_is_pending_until_its_newline() -> None:
     assert [line.text for line in stream.flush()] == ["last words"]
 
 
+def test_a_line_that_never_ends_is_cut_instead_of_growing_without_bound() -> None:
+    stream = LogStream(max_line_bytes=100)
+    lines = stream.feed(stamp(0, 1) + b" " + b"x" * 60) + stream.feed(b"y" * 60)
+
+    assert [len(line.text) for line in lines] == [120] and lines[0].timestamp_ns is not None
+    assert stream.pending_line() is None
+
+
 @pytest.mark.parametrize(
     ("text", "level"),
     [

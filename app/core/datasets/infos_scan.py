@@ -1,0 +1,144 @@
+"""One pass over converted Sparse4D infos (OVPKL, TAO_FACTS 2.5) collecting what preflight checks.
+
+Works on the outline load of `pickle_outline` (arrays not built), so a 200 MB pickle costs one
+unpickle and one loop: camera matrix shapes, class names, depth-map references and frame counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.core.datasets.pickle_outline import ArrayOutline
+from app.core.datasets.safe_pickle import PickleLoadError
+
+MAX_EXAMPLES = 3
+
+
+@dataclass
+class InfosSummary:
+    """What the scanned infos pickles hold, summed over files."""
+
+    files: list[str] = field(default_factory=list)
+    frames: int = 0
+    cameras: int = 0
+    scenes: set[str] = field(default_factory=set)
+    class_counts: Counter[str] = field(default_factory=Counter)
+    frames_with_ground_truth: int = 0
+    bad_cameras: int = 0
+    bad_camera_examples: list[str] = field(default_factory=list)
+    structure_problems: list[str] = field(default_factory=list)
+    depth_refs: dict[str, set[str]] = field(default_factory=dict)
+
+    def merge(self, other: InfosSummary) -> None:
+        """Add another file's summary to this one."""
+        self.files.extend(other.files)
+        self.frames += other.frames
+        self.cameras += other.cameras
+        self.scenes |= other.scenes
+        self.class_counts.update(other.class_counts)
+        self.frames_with_ground_truth += other.frames_with_ground_truth
+        self.bad_cameras += other.bad_cameras
+        self.bad_camera_examples.extend(other.bad_camera_examples[: MAX_EXAMPLES - len(self.bad_camera_examples)])
+        self.structure_problems.extend(other.structure_problems)
+        for reference, sources in other.depth_refs.items():
+            self.depth_refs.setdefault(reference, set()).update(sources)
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    if type(value) is ArrayOutline:
+        state = value.state
+        if isinstance(state, tuple) and len(state) in (4, 5):
+            shape = state[1] if len(state) == 5 else state[0]
+            return shape if isinstance(shape, tuple) else None
+        return None
+    if isinstance(value, np.ndarray):
+        return value.shape
+    if isinstance(value, list):
+        try:
+            return np.shape(value)
+        except ValueError:
+            return None
+    return None
+
+
+class _NameDecoder:
+    """Class-name arrays repeat from frame to frame: decode each distinct one once."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[Any, ...], list[str]] = {}
+
+    def names(self, value: Any) -> list[str] | None:
+        if type(value) is ArrayOutline:
+            key = value.data_key()
+            if key is not None and key in self._known:
+                return self._known[key]
+            try:
+                decoded = [str(name) for name in value.array().reshape(-1)]
+            except PickleLoadError:
+                return None
+            if key is not None:
+                self._known[key] = decoded
+            return decoded
+        if isinstance(value, np.ndarray | list | tuple):
+            return [str(name) for name in np.asarray(value).reshape(-1)]
+        return None
+
+
+def scan_infos(document: Any, source: str) -> InfosSummary:
+    """Summarise one loaded infos document (TAO reads ``data['infos']`` and ``data['metadata']``)."""
+    summary = InfosSummary(files=[source])
+    if not isinstance(document, dict) or not isinstance(document.get("infos"), list):
+        kind = type(document).__name__
+        summary.structure_problems.append(f"{source} holds a {kind}, not a dict with an 'infos' list")
+        return summary
+    if not isinstance(document.get("metadata"), dict):
+        summary.structure_problems.append(f"{source} has no 'metadata' dict (TAO reads data['metadata'])")
+    decoder = _NameDecoder()
+    depth_counts: dict[str, int] = {}
+    for position, info in enumerate(document["infos"]):
+        if type(info) is not dict:
+            summary.structure_problems.append(f"{source}: infos[{position}] is not a dict")
+            continue
+        summary.frames += 1
+        scene = info.get("scene_name")
+        if isinstance(scene, str):
+            summary.scenes.add(scene)
+        _scan_cameras(info.get("cams"), position, source, summary, depth_counts)
+        names = info.get("gt_names")
+        if names is not None:
+            decoded = decoder.names(names)
+            if decoded is not None:
+                summary.frames_with_ground_truth += 1
+                summary.class_counts.update(decoded)
+    for reference in depth_counts:
+        summary.depth_refs.setdefault(reference, set()).add(source)
+    return summary
+
+
+def _scan_cameras(cams: Any, position: int, source: str, summary: InfosSummary, depth: dict[str, int]) -> None:
+    if type(cams) is not dict:
+        summary.structure_problems.append(f"{source}: infos[{position}] has no 'cams' dict")
+        return
+    for name, cam in cams.items():
+        summary.cameras += 1
+        if type(cam) is not dict:
+            _bad_camera(summary, f"{source}: infos[{position}] camera {name} is not a dict")
+            continue
+        intrinsic = _shape(cam.get("cam_intrinsic"))
+        transform = _shape(cam.get("sensor2world_transform"))
+        if intrinsic != (3, 3) or transform != (4, 4):
+            _bad_camera(summary, f"{source}: infos[{position}] camera {name}: cam_intrinsic {intrinsic or 'missing'}"
+                        f", sensor2world_transform {transform or 'missing'} (expected 3x3 and 4x4)")
+        reference = cam.get("depth_map_path")
+        if type(reference) is tuple and reference and type(reference[0]) is str:
+            depth[reference[0]] = 1
+
+
+def _bad_camera(summary: InfosSummary, example: str) -> None:
+    summary.bad_cameras += 1
+    if len(summary.bad_camera_examples) < MAX_EXAMPLES:
+        summary.bad_camera_examples.append(example)
