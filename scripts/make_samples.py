@@ -7,7 +7,7 @@ Regenerate (deterministic: seeded, so the same files come out every time):
     .venv/bin/python scripts/make_samples.py --out DIR  # writes somewhere else
 
 What it writes, in TAO's formats (see app/core/results for the readers):
-- sparse4d/: ``results_nusc.json`` (one sub-scene, 60 frames, moving tracks with two identity
+- sparse4d/: ``results_nusc.json`` (one sub-scene, 60 frames, ten moving tracks with identity
   switches, misses and false positives), the converted infos pickle with ground truth and 4 cameras,
   the camera images (320x180 palette PNGs drawn with numpy) and ``metrics_summary.json`` (nuScenes
   detection summary computed from the sample itself).
@@ -91,7 +91,7 @@ def frame_token(step: int) -> str:
 
 
 def make_predictions(objects: list[dict], rng: np.random.Generator) -> dict[str, list[dict]]:
-    """Noisy detections with track ids: a few misses, two identity switches, some false positives."""
+    """Noisy detections with track ids: a few misses, two track-id changes, some false positives."""
     switch_at = {2: 28, 5: 41}  # object index -> step where its track id changes
     results: dict[str, list[dict]] = {}
     next_false_id = 900

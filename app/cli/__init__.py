@@ -13,6 +13,8 @@ COMMAND_MODULES = [
     "app.cli.run_cmd",
     "app.cli.jobs_cmd",
     "app.cli.automl_cmd",
+    "app.cli.preflight_cmd",
+    "app.cli.datasets_cmd",
 ]
 
 

@@ -37,6 +37,10 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--wait", action="store_true", help="follow the log; exit 0 only if the job completed"
     )
+    parser.add_argument("--force", action="store_true", help="launch even when preflight finds errors")
+    from app.cli.preflight_cmd import add_preflight_options
+
+    add_preflight_options(parser)
     add_bank_option(parser)
     parser.set_defaults(handler=run_run)
 
@@ -51,6 +55,25 @@ def parse_gpus(text: str | None) -> list[int]:
         raise UsageError(f"--gpus takes indices like 0,1, not '{text}'") from None
 
 
+def _preflight_or_refuse(manager: Any, skill: Any, args: argparse.Namespace, spec: Any) -> Any:
+    """Run preflight and print its findings; the spec with the table's values filled, or None to refuse."""
+    from app.cli.preflight_cmd import preflight_with_manager
+
+    try:
+        report = preflight_with_manager(manager, skill, args.action, args.host, spec, args)
+    except HostError as exc:
+        print(f"taodesk: preflight could not run: {exc}", file=sys.stderr)
+        return spec if args.force else None
+    for finding in report.findings:
+        if finding.severity != "info":
+            print(f"preflight: {finding.line()}", file=sys.stderr)
+    if report.has_errors and not args.force:
+        print(f"taodesk: refusing to launch: preflight found {report.summary()} "
+              "(fix them, or use --force to launch anyway)", file=sys.stderr)
+        return None
+    return report.spec
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Launch the job; with --wait, stream its log and return 0 only when it completed."""
     manager = open_manager(args.bank)
@@ -61,6 +84,9 @@ def run_run(args: argparse.Namespace) -> int:
         spec = render_spec(skill, args.action, base, args.set)
     except OverrideError as exc:
         raise UsageError(str(exc)) from exc
+    spec = _preflight_or_refuse(manager, skill, args, spec)
+    if spec is None:
+        return 1
     request = LaunchRequest(
         skill=skill.name,
         action=args.action,

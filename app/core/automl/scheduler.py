@@ -24,6 +24,7 @@ from psygnal import Signal
 
 from app.core.automl.engine import Proposal, StudyEngine, open_storage
 from app.core.automl.metrics import TrialMetricReader, task_dir
+from app.core.automl.recovery import launch_was_interrupted
 from app.core.automl.study import StudyRecord, StudyRequest, StudyState, StudyStore, owner_name
 from app.core.hosts.errors import HostError
 from app.core.jobs.manager import JobManager, LaunchRequest
@@ -419,11 +420,16 @@ class StudyScheduler:
                 job_id = orphans.pop(0)
                 engine.set_attrs(frozen.number, job_id=job_id)
             if not job_id:
-                self._requeue(frozen)
+                self._requeue(frozen, "interrupted before its job was created")
                 continue
-            if self.manager.store.find(job_id) is None:
+            job = self.manager.store.find(job_id)
+            if job is None:
                 engine.fail(frozen.number, f"its job {job_id} is no longer in the job store")
                 continue
+            with contextlib.suppress(HostError):
+                if launch_was_interrupted(self.manager, job):
+                    self._requeue(frozen, f"interrupted while its job {job_id} was being started")
+                    continue
             self.running[frozen.number] = RunningTrial(
                 frozen.number,
                 str(job_id),
@@ -431,10 +437,11 @@ class StudyScheduler:
                 bool(frozen.user_attrs.get("baseline")),
             )
 
-    def _requeue(self, frozen: Any) -> None:
+    def _requeue(self, frozen: Any, why: str) -> None:
+        """Close a trial that never ran and queue its values again (it does not count)."""
         engine = self._engine()
         engine.set_attrs(frozen.number, requeued=True)
-        engine.fail(frozen.number, "interrupted before its job was created; its values were queued again")
+        engine.fail(frozen.number, f"{why}; its values were queued again")
         attrs = {"requeued_from": frozen.number}
         if frozen.user_attrs.get("baseline"):
             attrs["baseline"] = True

@@ -25,14 +25,21 @@ def structure_problem(entries: Any, pose_key: str, joints: int) -> tuple[str | N
     """(first problem or None, frames seen, object ids seen) for a parsed BodyPose document."""
     if not isinstance(entries, list):
         return f"the file holds a {type(entries).__name__}, not a list of frame batches", 0, set()
-    frames, objects = 0, set()
+    frames = 0
+    objects: set[Any] = set()
     for index, entry in enumerate(entries):
         where = f"[{index}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("batches"), list):
             return f"{where} has no 'batches' list", frames, objects
         if entry.get("num_frames_in_batch") != len(entry["batches"]):
-            return (f"{where}.num_frames_in_batch is {entry.get('num_frames_in_batch')!r} but it has "
-                    f"{len(entry['batches'])} batches"), frames, objects
+            return (
+                (
+                    f"{where}.num_frames_in_batch is {entry.get('num_frames_in_batch')!r} but it has "
+                    f"{len(entry['batches'])} batches"
+                ),
+                frames,
+                objects,
+            )
         for batch_index, batch in enumerate(entry["batches"]):
             place = f"{where}.batches[{batch_index}]"
             if not isinstance(batch, dict) or not isinstance(batch.get("objects"), list):
@@ -46,8 +53,14 @@ def structure_problem(entries: Any, pose_key: str, joints: int) -> tuple[str | N
                 if not isinstance(pose, list):
                     return f"{spot} has no '{pose_key}' list", frames, objects
                 if len(pose) != joints * 4:
-                    return (f"{spot}.{pose_key} has {len(pose)} numbers; expected {joints * 4} "
-                            f"({joints} joints x 4)"), frames, objects
+                    return (
+                        (
+                            f"{spot}.{pose_key} has {len(pose)} numbers; expected {joints * 4} "
+                            f"({joints} joints x 4)"
+                        ),
+                        frames,
+                        objects,
+                    )
                 objects.add(item["object_id"])
     return None, frames, objects
 
@@ -71,23 +84,38 @@ def check_bodypose_json(ctx: CheckContext, key: str, path: str) -> None:
     pose_key = _pose_key(ctx)
     whole = size <= ctx.options.max_json_bytes
     try:
-        data = ctx.session.read_bytes(path, ctx.options.max_json_bytes) if whole else (
-            ctx.session.read_range(path, 0, HEAD_BYTES))
+        data = (
+            ctx.session.read_bytes(path, ctx.options.max_json_bytes)
+            if whole
+            else (ctx.session.read_range(path, 0, HEAD_BYTES))
+        )
         entries = json.loads(data) if whole else _first_entry(data)
     except HostError as error:
         ctx.add(ERROR, key, str(error), check="pose.convert")
         return
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        ctx.add(ERROR, key, f"{path} is not readable JSON ({error})", "export it again with --save-pose",
-                check="pose.convert")
+        ctx.add(
+            ERROR,
+            key,
+            f"{path} is not readable JSON ({error})",
+            "export it again with --save-pose",
+            check="pose.convert",
+        )
         return
     problem, frames, objects = structure_problem(entries, pose_key, joints)
     if problem:
-        ctx.add(ERROR, key, f"{path}: {problem}", "use the JSON written by deepstream-bodypose-3d --save-pose",
-                check="pose.convert")
+        ctx.add(
+            ERROR,
+            key,
+            f"{path}: {problem}",
+            "use the JSON written by deepstream-bodypose-3d --save-pose",
+            check="pose.convert",
+        )
         return
     if not whole:
-        ctx.add(WARNING, key, f"{path} is {size:,} bytes: only its first entry was checked", check="pose.convert")
+        ctx.add(
+            WARNING, key, f"{path} is {size:,} bytes: only its first entry was checked", check="pose.convert"
+        )
     elif not objects:
         ctx.add(ERROR, key, f"{path} has no objects: there is nothing to convert", check="pose.convert")
     else:

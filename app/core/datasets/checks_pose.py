@@ -29,27 +29,46 @@ def _layouts_with_joints(joints: int) -> list[str]:
 
 def _check_array_header(ctx: CheckContext, key: str, path: str, header: NpyHeader) -> None:
     if header.dtype != np.dtype("float32"):
-        ctx.add(ERROR, key, f"{path} holds {header.dtype} values; pose classification reads float32",
-                "save the array with .astype(np.float32)", check="pose.data")
+        ctx.add(
+            ERROR,
+            key,
+            f"{path} holds {header.dtype} values; pose classification reads float32",
+            "save the array with .astype(np.float32)",
+            check="pose.data",
+        )
     if len(header.shape) != 5:
-        ctx.add(ERROR, key, f"{path} has shape {header.shape}; expected 5 axes (N, C, T, V, M)",
-                check="pose.data")
+        ctx.add(
+            ERROR, key, f"{path} has shape {header.shape}; expected 5 axes (N, C, T, V, M)", check="pose.data"
+        )
         return
     _, channels, _, joints, _ = header.shape
     layout_name = str(ctx.value("model.graph_layout", "nvidia"))
     layout = LAYOUTS.get(layout_name.strip().lower())
     if layout is not None and joints != layout.num_joints:
         matching = _layouts_with_joints(joints)
-        fix = f"set model.graph_layout to {' or '.join(matching)}" if matching else "use data of a known layout"
-        ctx.add(ERROR, "model.graph_layout",
-                f"{path} has V={joints} joints; graph layout '{layout_name}' has {layout.num_joints}", fix,
-                check="pose.data", fix_action=SET_VALUE if len(matching) == 1 else None,
-                fix_value=matching[0] if len(matching) == 1 else None)
+        fix = (
+            f"set model.graph_layout to {' or '.join(matching)}" if matching else "use data of a known layout"
+        )
+        ctx.add(
+            ERROR,
+            "model.graph_layout",
+            f"{path} has V={joints} joints; graph layout '{layout_name}' has {layout.num_joints}",
+            fix,
+            check="pose.data",
+            fix_action=SET_VALUE if len(matching) == 1 else None,
+            fix_value=matching[0] if len(matching) == 1 else None,
+        )
     input_channels = ctx.value("model.input_channels", 3)
     if isinstance(input_channels, int) and channels != input_channels:
-        ctx.add(ERROR, "model.input_channels", f"{path} has C={channels} channels; model.input_channels is "
-                f"{input_channels}", f"set model.input_channels to {channels}", check="pose.data",
-                fix_action=SET_VALUE, fix_value=channels)
+        ctx.add(
+            ERROR,
+            "model.input_channels",
+            f"{path} has C={channels} channels; model.input_channels is {input_channels}",
+            f"set model.input_channels to {channels}",
+            check="pose.data",
+            fix_action=SET_VALUE,
+            fix_value=channels,
+        )
 
 
 def _devices_for(ctx: CheckContext) -> int:
@@ -64,11 +83,16 @@ def _check_batch(ctx: CheckContext, key: str, path: str, count: int) -> None:
     if count < batch * devices:
         largest = max(1, count // devices)
         total = f"{batch} x {devices} GPUs" if devices > 1 else f"{batch}"
-        ctx.add(ERROR, "dataset.batch_size",
-                f"{path} has {count} sequences, fewer than the batch ({total}): TAO stops with 'Dataset "
-                f"size is smaller than the total batch size' (for {key})",
-                f"set dataset.batch_size to {largest} or less, or add sequences", check="pose.batch",
-                fix_action=SET_VALUE, fix_value=largest)
+        ctx.add(
+            ERROR,
+            "dataset.batch_size",
+            f"{path} has {count} sequences, fewer than the batch ({total}): TAO stops with 'Dataset "
+            f"size is smaller than the total batch size' (for {key})",
+            f"set dataset.batch_size to {largest} or less, or add sequences",
+            check="pose.batch",
+            fix_action=SET_VALUE,
+            fix_value=largest,
+        )
 
 
 def check_pose_data(ctx: CheckContext) -> None:
@@ -78,8 +102,13 @@ def check_pose_data(ctx: CheckContext) -> None:
             if ctx.has_error_at(row.spec_key):
                 continue
             if path.endswith(".json"):
-                ctx.add(ERROR, row.spec_key, f"{path} is DeepStream BodyPose JSON, not a skeleton array",
-                        "convert it first with this skill's dataset_convert action", check="pose.data")
+                ctx.add(
+                    ERROR,
+                    row.spec_key,
+                    f"{path} is DeepStream BodyPose JSON, not a skeleton array",
+                    "convert it first with this skill's dataset_convert action",
+                    check="pose.data",
+                )
                 continue
             try:
                 header = read_npy_header(ctx.session, path)
@@ -89,8 +118,14 @@ def check_pose_data(ctx: CheckContext) -> None:
             ctx.npy_headers[path] = header
             info = ctx.stat(path)
             if info is not None and info.size < header.expected_file_size:
-                ctx.add(ERROR, row.spec_key, f"{path} is cut short: {info.size:,} bytes, the header "
-                        f"announces {header.expected_file_size:,}", "copy the file again", check="pose.data")
+                ctx.add(
+                    ERROR,
+                    row.spec_key,
+                    f"{path} is cut short: {info.size:,} bytes, the header "
+                    f"announces {header.expected_file_size:,}",
+                    "copy the file again",
+                    check="pose.data",
+                )
             _check_array_header(ctx, row.spec_key, path, header)
             if header.shape:
                 _check_batch(ctx, row.spec_key, path, header.shape[0])
@@ -118,21 +153,35 @@ def _load_labels(ctx: CheckContext, key: str, path: str) -> tuple[list[Any], lis
         data = ctx.session.read_bytes(path, ctx.options.max_label_bytes)
         content = load_pickle_bytes(data, path, max_bytes=ctx.options.max_label_bytes)
     except PickleRefused as error:
-        ctx.add(ERROR, key, str(error), "use a label file that holds plain (sample_names, labels) data",
-                check="pose.labels")
+        ctx.add(
+            ERROR,
+            key,
+            str(error),
+            "use a label file that holds plain (sample_names, labels) data",
+            check="pose.labels",
+        )
         return None
     except (PickleLoadError, HostError) as error:
         ctx.add(ERROR, key, str(error), check="pose.labels")
         return None
     if not isinstance(content, tuple | list) or len(content) != 2:
-        ctx.add(ERROR, key, f"{path} should hold (sample_names, labels); it holds {type(content).__name__}"
-                f"{' of ' + str(len(content)) if isinstance(content, tuple | list) else ''}", check="pose.labels")
+        ctx.add(
+            ERROR,
+            key,
+            f"{path} should hold (sample_names, labels); it holds {type(content).__name__}"
+            f"{' of ' + str(len(content)) if isinstance(content, tuple | list) else ''}",
+            check="pose.labels",
+        )
         return None
     names, labels = content
     label_list = _as_labels(labels)
     if not isinstance(names, list | tuple) or label_list is None:
-        ctx.add(ERROR, key, f"{path}: sample_names must be a list and labels a list of integers",
-                check="pose.labels")
+        ctx.add(
+            ERROR,
+            key,
+            f"{path}: sample_names must be a list and labels a list of integers",
+            check="pose.labels",
+        )
         return None
     return list(names), label_list
 
@@ -149,49 +198,84 @@ def check_pose_labels(ctx: CheckContext) -> None:
                 continue
             names, labels = loaded
             if len(names) != len(labels):
-                ctx.add(ERROR, row.spec_key, f"{path} has {len(names)} sample names but {len(labels)} labels",
-                        check="pose.labels")
+                ctx.add(
+                    ERROR,
+                    row.spec_key,
+                    f"{path} has {len(names)} sample names but {len(labels)} labels",
+                    check="pose.labels",
+                )
             paired = _paired_count(ctx, row.spec_key)
             if paired is not None and paired[1] != len(labels):
-                ctx.add(ERROR, row.spec_key, f"{path} has {len(labels)} labels but {paired[0]} has "
-                        f"{paired[1]} sequences", "use the label file that belongs to the data file",
-                        check="pose.labels")
+                ctx.add(
+                    ERROR,
+                    row.spec_key,
+                    f"{path} has {len(labels)} labels but {paired[0]} has {paired[1]} sequences",
+                    "use the label file that belongs to the data file",
+                    check="pose.labels",
+                )
             if isinstance(num_classes, int) and labels:
                 outside = sorted({v for v in labels if not 0 <= v < num_classes})
                 if outside:
                     shown = ", ".join(map(str, outside[:10]))
-                    ctx.add(ERROR, row.spec_key, f"{path} has labels outside [0, {num_classes}): {shown}",
-                            f"set dataset.num_classes (and label_map) to cover {max(labels) + 1} classes",
-                            check="pose.labels")
+                    ctx.add(
+                        ERROR,
+                        row.spec_key,
+                        f"{path} has labels outside [0, {num_classes}): {shown}",
+                        f"set dataset.num_classes (and label_map) to cover {max(labels) + 1} classes",
+                        check="pose.labels",
+                    )
                 elif row.spec_key.startswith("dataset.train_dataset"):
                     unused = sorted(set(range(num_classes)) - set(labels))
                     if unused:
-                        ctx.add(WARNING, row.spec_key, f"classes {', '.join(map(str, unused[:10]))} never "
-                                f"appear in {path}", "the model cannot learn classes it never sees",
-                                check="pose.labels")
+                        ctx.add(
+                            WARNING,
+                            row.spec_key,
+                            f"classes {', '.join(map(str, unused[:10]))} never appear in {path}",
+                            "add sequences of those classes, or lower dataset.num_classes",
+                            check="pose.labels",
+                        )
 
 
 def check_label_map(ctx: CheckContext) -> None:
     """dataset.label_map: one name per class, values 0..num_classes-1."""
-    if not any(r.requirement.format == LABEL_FORMAT for r in ctx.resolution.rows) and ctx.action != "inference":
+    if (
+        not any(r.requirement.format == LABEL_FORMAT for r in ctx.resolution.rows)
+        and ctx.action != "inference"
+    ):
         return
     label_map = ctx.value("dataset.label_map")
     num_classes = ctx.value("dataset.num_classes")
     if not isinstance(label_map, dict) or not label_map:
-        ctx.add(ERROR, "dataset.label_map", "label_map is not set: TAO needs a name for every class",
-                "map each class name to its label, e.g. {walking: 0, sitting: 1}", check="pose.label_map")
+        ctx.add(
+            ERROR,
+            "dataset.label_map",
+            "label_map is not set: TAO needs a name for every class",
+            "map each class name to its label, e.g. {walking: 0, sitting: 1}",
+            check="pose.label_map",
+        )
         return
     if not isinstance(num_classes, int):
         return
     if len(label_map) != num_classes:
-        ctx.add(ERROR, "dataset.num_classes", f"num_classes is {num_classes} but label_map names "
-                f"{len(label_map)} classes", f"set dataset.num_classes to {len(label_map)}",
-                check="pose.label_map", fix_action=SET_VALUE, fix_value=len(label_map))
+        ctx.add(
+            ERROR,
+            "dataset.num_classes",
+            f"num_classes is {num_classes} but label_map names {len(label_map)} classes",
+            f"set dataset.num_classes to {len(label_map)}",
+            check="pose.label_map",
+            fix_action=SET_VALUE,
+            fix_value=len(label_map),
+        )
         return
     values = sorted(v for v in label_map.values() if isinstance(v, int) and not isinstance(v, bool))
     if values != list(range(num_classes)):
-        ctx.add(ERROR, "dataset.label_map", f"label_map values must be 0..{num_classes - 1}, each once; "
-                f"they are {values}", "number the classes 0, 1, 2, ...", check="pose.label_map")
+        ctx.add(
+            ERROR,
+            "dataset.label_map",
+            f"label_map values must be 0..{num_classes - 1}, each once; they are {values}",
+            "number the classes 0, 1, 2, ...",
+            check="pose.label_map",
+        )
 
 
 def check_pose_outputs(ctx: CheckContext) -> None:
@@ -199,15 +283,26 @@ def check_pose_outputs(ctx: CheckContext) -> None:
     if ctx.action == "export":
         onnx = ctx.value("export.onnx_file")
         if isinstance(onnx, str) and not is_unset(onnx) and ctx.stat(onnx) is not None:
-            ctx.add(ERROR, "export.onnx_file", f"{onnx} already exists: TAO's export refuses to overwrite it",
-                    "choose a new file name, or leave it empty to write into the job's results folder",
-                    check="pose.outputs", fix_action=SET_VALUE, fix_value="")
+            ctx.add(
+                ERROR,
+                "export.onnx_file",
+                f"{onnx} already exists: TAO's export refuses to overwrite it",
+                "choose a new file name, or leave it empty to write into the job's results folder",
+                check="pose.outputs",
+                fix_action=SET_VALUE,
+                fix_value="",
+            )
     if ctx.action == "inference":
         output = ctx.value("inference.output_file")
         if isinstance(output, str) and not is_unset(output):
             if not output.startswith("/"):
-                ctx.add(ERROR, "inference.output_file", f"'{output}' is a relative path",
-                        "use an absolute path, or leave it empty", check="pose.outputs")
+                ctx.add(
+                    ERROR,
+                    "inference.output_file",
+                    f"'{output}' is a relative path",
+                    "use an absolute path, or leave it empty",
+                    check="pose.outputs",
+                )
             else:
                 writable_folder(ctx, "inference.output_file", posixpath.dirname(output))
 
@@ -216,12 +311,18 @@ def check_pose_convert(ctx: CheckContext) -> None:
     """dataset_convert takes DeepStream BodyPose JSON; other actions use preconverted arrays."""
     if ctx.action != "dataset_convert":
         if ctx.rows(DATA_FORMAT):
-            ctx.add(INFO, "dataset_convert", "not run: preconverted dataset (dataset_convert only converts "
-                    "DeepStream BodyPose JSON)", check="pose.convert")
+            ctx.add(
+                INFO,
+                "dataset_convert",
+                "not run: preconverted dataset (dataset_convert only converts DeepStream BodyPose JSON)",
+                check="pose.convert",
+            )
         return
     rows = ctx.rows(JSON_FORMAT)
     if not rows:
-        ctx.add(INFO, "dataset_convert.data", "no BodyPose JSON chosen: nothing to convert", check="pose.convert")
+        ctx.add(
+            INFO, "dataset_convert.data", "no BodyPose JSON chosen: nothing to convert", check="pose.convert"
+        )
     for row in rows:
         for path in row.paths:
             if not ctx.has_error_at(row.spec_key):

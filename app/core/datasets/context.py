@@ -1,4 +1,4 @@
-"""What every preflight check sees: the spec, the host, the resolved table, options, and the findings so far."""
+"""What every preflight check sees: spec, host, resolved table, options, and the findings so far."""
 
 from __future__ import annotations
 
@@ -76,12 +76,22 @@ class CheckContext:
     def rows(self, format_name: str | None = None) -> list[ResolvedRow]:
         """The resolved rows (of one format) that have a value."""
         return [
-            row for row in self.resolution.rows
+            row
+            for row in self.resolution.rows
             if row.is_set and (format_name is None or row.requirement.format == format_name)
         ]
 
-    def add(self, severity: str, spec_key: str, message: str, fix: str = "", *, check: str = "",
-            fix_action: str | None = None, fix_value: Any = None) -> Finding:
+    def add(
+        self,
+        severity: str,
+        spec_key: str,
+        message: str,
+        fix: str = "",
+        *,
+        check: str = "",
+        fix_action: str | None = None,
+        fix_value: Any = None,
+    ) -> Finding:
         """Record a finding."""
         finding = Finding(severity, spec_key, message, fix, fix_action, fix_value, check)
         self.findings.append(finding)

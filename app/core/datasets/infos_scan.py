@@ -42,7 +42,9 @@ class InfosSummary:
         self.class_counts.update(other.class_counts)
         self.frames_with_ground_truth += other.frames_with_ground_truth
         self.bad_cameras += other.bad_cameras
-        self.bad_camera_examples.extend(other.bad_camera_examples[: MAX_EXAMPLES - len(self.bad_camera_examples)])
+        self.bad_camera_examples.extend(
+            other.bad_camera_examples[: MAX_EXAMPLES - len(self.bad_camera_examples)]
+        )
         self.structure_problems.extend(other.structure_problems)
         for reference, sources in other.depth_refs.items():
             self.depth_refs.setdefault(reference, set()).update(sources)
@@ -119,7 +121,9 @@ def scan_infos(document: Any, source: str) -> InfosSummary:
     return summary
 
 
-def _scan_cameras(cams: Any, position: int, source: str, summary: InfosSummary, depth: dict[str, int]) -> None:
+def _scan_cameras(
+    cams: Any, position: int, source: str, summary: InfosSummary, depth: dict[str, int]
+) -> None:
     if type(cams) is not dict:
         summary.structure_problems.append(f"{source}: infos[{position}] has no 'cams' dict")
         return
@@ -131,8 +135,11 @@ def _scan_cameras(cams: Any, position: int, source: str, summary: InfosSummary, 
         intrinsic = _shape(cam.get("cam_intrinsic"))
         transform = _shape(cam.get("sensor2world_transform"))
         if intrinsic != (3, 3) or transform != (4, 4):
-            _bad_camera(summary, f"{source}: infos[{position}] camera {name}: cam_intrinsic {intrinsic or 'missing'}"
-                        f", sensor2world_transform {transform or 'missing'} (expected 3x3 and 4x4)")
+            _bad_camera(
+                summary,
+                f"{source}: infos[{position}] camera {name}: cam_intrinsic {intrinsic or 'missing'}"
+                f", sensor2world_transform {transform or 'missing'} (expected 3x3 and 4x4)",
+            )
         reference = cam.get("depth_map_path")
         if type(reference) is tuple and reference and type(reference[0]) is str:
             depth[reference[0]] = 1

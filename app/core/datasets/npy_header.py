@@ -67,7 +67,9 @@ def parse_npy_header(data: bytes) -> NpyHeader:
     """Parse a header from the first bytes of a ``.npy`` file (at least `header_length` of them)."""
     version, total = header_length(data[:PREAMBLE_BYTES])
     if total > MAX_HEADER_BYTES:
-        raise NpyHeaderError(f"the .npy header claims {total} bytes, more than the {MAX_HEADER_BYTES} allowed")
+        raise NpyHeaderError(
+            f"the .npy header claims {total} bytes, more than the {MAX_HEADER_BYTES} allowed"
+        )
     if len(data) < total:
         raise NpyHeaderError(f"the .npy header is cut short ({len(data)} of {total} bytes)")
     start = 10 if version[0] == 1 else 12

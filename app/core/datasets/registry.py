@@ -154,8 +154,10 @@ class DatasetRegistry:
             names.add(dataset.name)
         if self.problems and self.path.exists():
             shutil.copy2(self.path, self.path.with_name(self.path.name + ".bak"))
-        entries = [{k: v for k, v in asdict(d).items() if v or k in ("name", "host", "role", "path")}
-                   for d in datasets]
+        entries = [
+            {k: v for k, v in asdict(d).items() if v or k in ("name", "host", "role", "path")}
+            for d in datasets
+        ]
         text = yaml.safe_dump({"version": DATASETS_FILE_VERSION, "datasets": entries}, sort_keys=False)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".datasets-", suffix=".yaml")

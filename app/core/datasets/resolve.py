@@ -151,9 +151,9 @@ def choose_datasets(
         roles = SOURCE_ROLES.get(source, ())
         preferred = [d for d in picked if d.role in roles]
         candidates = [d for role in roles for d in usable if d.role == role]
-        choice = (preferred or candidates or [None])[0]
-        if choice is None:
+        if not preferred and not candidates:
             continue
+        choice = (preferred or candidates)[0]
         result[source] = choice
         others = [d.name for d in candidates if d is not choice and d.role == choice.role]
         if others and not preferred:
@@ -223,7 +223,9 @@ def _from_convert_job(skill: Skill, requirement: DataRequirement, job: Job) -> t
     """(value, note) for a row that takes its value from the convert job; value None if it cannot."""
     if CONVERT_PLACEHOLDER in requirement.files:
         return posixpath.normpath(requirement.files.replace(CONVERT_PLACEHOLDER, job.results_dir)), ""
-    split, note = _pick_split(requirement.source, converted_splits(skill, job, requirement.convert_split_key or ""))
+    split, note = _pick_split(
+        requirement.source, converted_splits(skill, job, requirement.convert_split_key or "")
+    )
     if requirement.kind == "folder":
         root = convert_input_root(skill, job)
         if root is None:

@@ -92,9 +92,17 @@ def parse_metrics_summary(text: str | bytes, source_name: str) -> MetricsSummary
     if not isinstance(document, dict):
         raise MetricsError(f"{source_name}: expected a JSON object of metrics, got {type(document).__name__}")
     rows = [_row(path, value) for path, value in _leaves(document, ())]
-    rows.sort(key=lambda row: SECTION_ORDER.index(row.section))
+    rows.sort(key=_display_order)
     warnings = [] if rows else [f"{source_name}: no numeric metrics found"]
     return MetricsSummary(source_name, rows, warnings)
+
+
+def _display_order(row: MetricRow) -> tuple[int, int]:
+    """Sections in ``SECTION_ORDER``; in the summary, mAP, NDS, AMOTA, AMOTP; otherwise file order."""
+    headline = ("mAP", "NDS", "AMOTA", "AMOTP")
+    first_word = row.label.split(" ")[0]
+    rank = headline.index(first_word) if row.section == "Summary" and first_word in headline else 0
+    return SECTION_ORDER.index(row.section), rank
 
 
 def _leaves(node: dict[str, Any], prefix: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
@@ -115,14 +123,18 @@ def _row(path: tuple[str, ...], value: float | None) -> MetricRow:
     if path[0].startswith("img_bbox") and len(path) > 1:
         family = path[0].removeprefix("img_bbox").strip("_")
         path = path[1:]
-    section, label = _describe(path, family)
+    section, label = _describe(path)
+    if family.startswith("HOTA"):
+        section = "HOTA"
+        variant = family.removeprefix("HOTA").strip("_")
+        label = f"{label} ({variant})" if variant else label
+    elif family not in ("", "NuScenes"):
+        label = f"{label} ({family})"
     return MetricRow(section, label, _number(value), _text(value, path[-1]), "/".join(path))
 
 
-def _describe(path: tuple[str, ...], family: str) -> tuple[str, str]:
+def _describe(path: tuple[str, ...]) -> tuple[str, str]:
     leaf = path[-1]
-    if family.startswith("HOTA") or family == "IoU3D":
-        return "HOTA", f"{' / '.join(path)} ({family})"
     if len(path) == 1:
         return _describe_top_level(leaf)
     head = path[0]

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import gc
 import json
-import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -27,10 +25,10 @@ import numpy as np
 
 from app.core.results.infos import InfosData, split_token
 from app.core.results.issues import IssueLog
+from app.core.results.nusc_boxes import box_arrays, drop_unusable_boxes, required_fields
 
 ResultsSource = str | os.PathLike[str] | bytes | BinaryIO
 DEFAULT_MAX_BYTES = 4 * 1024**3
-_REQUIRED_VECTORS = (("translation", 3), ("size", 3), ("rotation", 4))
 
 
 class ResultsError(ValueError):
@@ -160,6 +158,14 @@ class TrackResults:
             main_class,
         )
 
+    def trail(self, track_id: int, frame_index: int, max_frames: int | None = None) -> np.ndarray:
+        """(k, 3) centres of a track in frames up to ``frame_index``, oldest first; with ``max_frames``,
+        only those within the last ``max_frames`` frames."""
+        track = self.track(track_id)
+        first = -1 if max_frames is None else frame_index - max_frames
+        keep = (track.frame_indices <= frame_index) & (track.frame_indices > first)
+        return track.centers[keep]
+
     def track_lengths(self) -> np.ndarray:
         """(T,) number of boxes per track id."""
         return np.diff(self._track_order[1])
@@ -197,16 +203,16 @@ def parse_tracks(document: Any, source_name: str, infos: InfosData | None = None
     issues = IssueLog()
     tokens = _frame_order(results, infos, issues)
     boxes, counts = _gather_boxes(results, tokens, issues)
-    required = _required_fields(boxes)
+    required = required_fields(boxes)
     if required is None:
-        boxes, counts = _drop_unusable_boxes(boxes, counts, tokens, issues)
-        required = _required_fields(boxes)
+        boxes, counts = drop_unusable_boxes(boxes, counts, tokens, issues)
+        required = required_fields(boxes)
         if not boxes or required is None:
             first_problems = "; ".join(issues.messages()[:3])
             raise ResultsError(f"{source_name}: none of the boxes could be read ({first_problems})")
     if not results:
         issues.add(f"{source_name}: 'results' is empty: the model reported no boxes", "empty")
-    arrays = _box_arrays(boxes, required, issues)
+    arrays = box_arrays(boxes, required, issues)
     scenes, numbers = zip(*(split_token(token) for token in tokens), strict=True) if tokens else ((), ())
     timestamps = np.full(len(tokens), np.nan)
     if infos is not None:
@@ -297,167 +303,3 @@ def _gather_boxes(
         boxes.extend(frame_boxes)
         counts.append(len(frame_boxes))
     return boxes, counts
-
-
-def _required_fields(boxes: list[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]] | None:
-    """Centres, sizes, rotations and class names of all boxes at once; None if any box is unusable."""
-    try:
-        centers = _stack_vectors([box["translation"] for box in boxes], 3)
-        sizes = _stack_vectors([box["size"] for box in boxes], 3)
-        rotations = _stack_vectors([box["rotation"] for box in boxes], 4)
-        names = [box.get("tracking_name") or box.get("detection_name") for box in boxes]
-    except (KeyError, TypeError, AttributeError):
-        return None
-    if centers is None or sizes is None or rotations is None or None in names:
-        return None
-    if not (np.isfinite(centers).all() and np.isfinite(sizes).all() and np.isfinite(rotations).all()):
-        return None
-    return centers, sizes, rotations, names
-
-
-def _stack_vectors(values: list[Any], length: int) -> np.ndarray | None:
-    """An (n, length) float array when every value is a list of ``length`` numbers, else None."""
-    count = len(values)
-    if count == 0:
-        return np.zeros((0, length))
-    if set(map(type, values)) != {list} or set(map(len, values)) != {length}:
-        return None
-    try:
-        flat = np.fromiter(chain.from_iterable(values), dtype=np.float64, count=count * length)
-    except (TypeError, ValueError):
-        return None
-    return flat.reshape(count, length)
-
-
-def _drop_unusable_boxes(
-    boxes: list[Any], counts: list[int], tokens: list[str], issues: IssueLog
-) -> tuple[list[Any], list[int]]:
-    """Find the boxes that lack a usable required field, report each, and keep the rest."""
-    kept: list[Any] = []
-    kept_counts: list[int] = []
-    start = 0
-    for token, count in zip(tokens, counts, strict=True):
-        before = len(kept)
-        for position, box in enumerate(boxes[start : start + count]):
-            problem = _box_problem(box)
-            if problem is None:
-                kept.append(box)
-            else:
-                issues.add(f"frame {token}, box {position}: {problem}; box skipped", "box")
-        kept_counts.append(len(kept) - before)
-        start += count
-    return kept, kept_counts
-
-
-def _box_problem(box: Any) -> str | None:
-    if not isinstance(box, dict):
-        return f"expected an object, got {type(box).__name__}"
-    for key, length in _REQUIRED_VECTORS:
-        value = box.get(key)
-        if value is None:
-            return f"missing field '{key}'"
-        if not isinstance(value, list) or len(value) != length:
-            return f"field '{key}' should be a list of {length} numbers"
-        if not all(_is_finite_number(v) for v in value):
-            return f"field '{key}' should hold finite numbers"
-    if "tracking_name" not in box and "detection_name" not in box:
-        return "missing field 'detection_name'"
-    return None
-
-
-def _is_finite_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _dense_ids(values: list[Any]) -> tuple[np.ndarray, list[str]]:
-    """Map values (strings or ints; None = no id) to 0..K-1 in order of first appearance; None -> -1."""
-    lookup: dict[str, int] = {}
-    ids = np.fromiter(
-        (-1 if value is None else lookup.setdefault(str(value), len(lookup)) for value in values),
-        dtype=np.int64,
-        count=len(values),
-    )
-    return ids, list(lookup)
-
-
-def _optional_vectors(values: list[Any], length: int, key: str, issues: IssueLog) -> np.ndarray:
-    """An (n, length) float array; entries that are missing or malformed become NaN."""
-    stacked = _stack_vectors(values, length)
-    if stacked is not None:
-        return stacked
-    array = np.full((len(values), length), np.nan)
-    bad = 0
-    for index, value in enumerate(values):
-        if value is None:
-            continue
-        try:
-            array[index] = np.asarray(value, dtype=np.float64).reshape(length)
-        except (TypeError, ValueError):
-            bad += 1
-    if bad:
-        issues.add(f"{bad} boxes have a malformed '{key}'; shown as unknown", "field")
-    return array
-
-
-def _scores(boxes: list[dict[str, Any]], issues: IssueLog) -> np.ndarray:
-    """``tracking_score``, else ``detection_score``, else NaN."""
-    scores = _optional_scalars([box.get("tracking_score") for box in boxes], "tracking_score", issues)
-    missing = np.isnan(scores)
-    if missing.any():
-        fallback = [box.get("detection_score") for box in boxes]
-        detection = _optional_scalars(fallback, "detection_score", issues)
-        scores = np.where(missing, detection, scores)
-    return scores
-
-
-def _optional_scalars(values: list[Any], key: str, issues: IssueLog) -> np.ndarray:
-    """An (n,) float array; None becomes NaN, and so does anything that is not a number."""
-    try:
-        array = np.array(values, dtype=np.float64)
-        if array.shape == (len(values),):
-            return array
-    except (TypeError, ValueError):
-        pass
-    numbers = [value if _is_finite_number(value) else None for value in values]
-    bad = sum(1 for value in values if value is not None and not _is_finite_number(value))
-    if bad:
-        issues.add(f"{bad} boxes have a malformed '{key}'; shown as unknown", "field")
-    return np.array(numbers, dtype=np.float64).reshape(len(values))
-
-
-def _box_arrays(
-    boxes: list[dict[str, Any]],
-    required: tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]],
-    issues: IssueLog,
-) -> dict[str, Any]:
-    count = len(boxes)
-    centers, sizes, rotations, names = required
-    velocities = _optional_vectors([box.get("velocity") for box in boxes], 2, "velocity", issues)
-    missing_velocity = int(np.isnan(velocities[:, 0]).sum())
-    if missing_velocity:
-        issues.add(f"{missing_velocity} boxes have no 'velocity'; their speed is unknown", "field")
-    scores = _scores(boxes, issues)
-    class_ids, class_names = _dense_ids(names)
-    order = np.argsort(class_names)
-    class_indices = np.argsort(order)[class_ids] if count else class_ids
-    track_ids, track_names = _dense_ids([box.get("tracking_id") for box in boxes])
-    untracked = int((track_ids < 0).sum())
-    if track_names and untracked:
-        issues.add(f"{untracked} boxes have no 'tracking_id' while others do; they are in no track", "field")
-    return {
-        "centers": centers,
-        "sizes": sizes,
-        "yaws": yaw_from_quaternions(rotations),
-        "velocities": velocities,
-        "scores": scores,
-        "class_indices": class_indices,
-        "track_ids": track_ids,
-        "class_names": [class_names[i] for i in order],
-        "track_names": track_names,
-    }
-
-
-def yaw_from_quaternions(quaternions: np.ndarray) -> np.ndarray:
-    """Yaw (rotation about z, radians) of ``[w, x, y, z]`` quaternions, shape (n, 4) -> (n,)."""
-    w, x, y, z = (quaternions[:, i] for i in range(4))
-    return np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))

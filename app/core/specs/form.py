@@ -50,6 +50,7 @@ class ActionForm:
         self._automl_on = self.automl_available
         self.issues: list[SpecIssue] = []
         self.unknown_keys: list[str] = []
+        self._external_issues: list[SpecIssue] = []
         self.revalidate()
 
     @property
@@ -70,6 +71,7 @@ class ActionForm:
         if self.document.has(path) and self.document.get(path) == value:
             return
         self.document.set(path, copy.deepcopy(value))
+        self._external_issues = [i for i in self._external_issues if i.path != path]
         self.value_changed.emit(path)
         self.revalidate()
 
@@ -118,10 +120,18 @@ class ActionForm:
 
     def revalidate(self) -> list[SpecIssue]:
         """Recompute issues and tell listeners."""
-        self.issues = self.validator.validate(self.document.data)
+        self.issues = self.validator.validate(self.document.data) + self._external_issues
         self.unknown_keys = [i.path for i in self.issues if i.message.startswith("unknown key")]
         self.issues_changed.emit(self.issues)
         return self.issues
+
+    def set_external_issues(self, issues: list[SpecIssue]) -> None:
+        """Issues found outside the form (preflight), shown with the form's own until replaced.
+
+        Editing a field drops the external issues at that field; pass ``[]`` to clear them all.
+        """
+        self._external_issues = list(issues)
+        self.revalidate()
 
     def issues_at(self, path: str) -> list[SpecIssue]:
         """Issues of one field."""
