@@ -15,6 +15,9 @@ COMMAND_MODULES = [
     "app.cli.automl_cmd",
     "app.cli.preflight_cmd",
     "app.cli.datasets_cmd",
+    "app.cli.view_cmd",
+    "app.cli.scalars_cmd",
+    "app.cli.status_cmd",
 ]
 
 

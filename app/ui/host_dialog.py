@@ -175,6 +175,11 @@ class HostDialog(QDialog):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.images_table.setItem(row, column, item)
             self.images_table.setItem(row, 2, QTableWidgetItem(config.default_images.get(skill.name, "")))
+        self.images_table.resizeRowsToContents()
+        rows_height = sum(self.images_table.rowHeight(row) for row in range(len(skills)))
+        self.images_table.setFixedHeight(
+            self.images_table.horizontalHeader().sizeHint().height() + rows_height + 4
+        )
         self._on_kind_changed()
 
     def kind(self) -> str:

@@ -248,17 +248,10 @@ class JobLogView(QWidget):
         if not marked:
             return
         first_block = self._blocks - len(lines)
-        cursor = QTextCursor(self._document.findBlockByNumber(first_block + marked[0][0]))
-        position = marked[0][0]
         for offset, line in marked:
-            if offset != position:
-                cursor.movePosition(
-                    QTextCursor.MoveOperation.NextBlock, QTextCursor.MoveMode.MoveAnchor, offset - position
-                )
-                position = offset
+            cursor = QTextCursor(self._document.findBlockByNumber(first_block + offset))
             cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
             cursor.setCharFormat(self._formats[(line.level, line.pattern >= 0)])
-            cursor.movePosition(QTextCursor.MoveOperation.StartOfBlock)
 
     def _record_hit(self, pattern: int, line_number: int) -> None:
         hit = self._hits.get(pattern)

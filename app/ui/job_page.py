@@ -317,7 +317,7 @@ class JobPage(QWidget):
                 parent_id=job.id,
                 inherit_from=job.id,
                 gpus=list(job.gpus),
-                image=None,
+                notes=[f"Dataset and model settings copied from job {job.id}."],
             )
         )
 

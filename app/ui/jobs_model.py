@@ -55,7 +55,7 @@ class JobProgress(NamedTuple):
     fraction: float | None = None
 
 
-ProgressProvider = Callable[[Job], "JobProgress | None"]
+ProgressProvider = Callable[[Job], JobProgress | None]
 
 
 class JobEvents(Protocol):
@@ -64,10 +64,12 @@ class JobEvents(Protocol):
     store: JobStore
 
     @property
-    def job_changed(self) -> Any: ...
+    def job_changed(self) -> Any:
+        """Signal(str): a job was added or changed."""
 
     @property
-    def job_removed(self) -> Any: ...
+    def job_removed(self) -> Any:
+        """Signal(str): a job was deleted."""
 
 
 def format_duration(seconds: float | None) -> str:

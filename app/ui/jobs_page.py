@@ -184,3 +184,23 @@ class JobsPage(QWidget):
         for job_id in list(self.job_pages):
             page = self.job_pages[job_id]
             page.shutdown()
+
+
+def main() -> None:
+    """Open the page alone on the user's own hosts and jobs (``python -m app.ui.jobs_page``)."""
+    from app.core.settings import bank_folders
+    from app.core.skills import load_banks
+    from app.ui.application import create_application
+
+    app = create_application()
+    context = AppContext(load_banks(bank_folders([])))
+    page = JobsPage(context)
+    page.resize(1200, 800)
+    page.show()
+    context.resume_following()
+    app.exec()
+    context.close()
+
+
+if __name__ == "__main__":
+    main()

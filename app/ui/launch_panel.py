@@ -3,65 +3,65 @@
 from __future__ import annotations
 
 import copy
-from functools import partial
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMenu,
     QPushButton,
-    QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.hosts.gpus import GpuInventory, list_gpus
-from app.core.jobs.checkpoints import Checkpoint, checkpoints_in
+from app.core.jobs.checkpoints import Checkpoint
 from app.core.jobs.manager import LaunchRequest
-from app.core.jobs.model import Job, JobStatus
-from app.core.jobs.params import parent_checkpoint_folder
+from app.core.jobs.model import Job
 from app.core.jobs.plan import MASK, SECRET_KEYS
+from app.core.skills.model import Skill
 from app.core.specs.document import SpecDocument, SpecParseError, has_path
 from app.core.specs.form import ActionForm
 from app.core.specs.validation import ERROR, NEEDS_INPUT
 from app.ui.app_context import ActionRequest, AppContext
+from app.ui.gpu_picker import GpuPicker
+from app.ui.parent_picker import ParentPicker
 
-FILLED_AT_LAUNCH = (
-    "output_dir",
-    "create_onnx_file",
-    "create_inference_result_file_pose",
-    "key",
-    "ptm_if_no_resume_model",
-)
-PARENT_ACTION = "train"
+FILLED_AT_LAUNCH = ("output_dir", "create_onnx_file", "create_inference_result_file_pose", "key",
+                    "ptm_if_no_resume_model")  # fmt: skip
+CHECKPOINT_RULES = ("parent_model", "resume_model")
 
 
-class StayOpenMenu(QMenu):
-    """A menu whose checkable entries toggle without closing it (for picking several GPUs)."""
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        """Toggle a checkable entry in place."""
-        action = self.activeAction()
-        if action is not None and action.isCheckable() and action.isEnabled():
-            action.trigger()
-            return
-        super().mouseReleaseEvent(event)
+def import_job_spec(form: ActionForm, text: str) -> None:
+    """Load a job's stored spec into the form; masked secrets go back to the template's value."""
+    form.import_yaml(text, "the job's spec")
+    for key in SECRET_KEYS:
+        if form.value(key) == MASK:
+            form.reset(key)
 
 
-def gpu_label(index: int, name: str, used: int | None, total: int | None, utilisation: int | None) -> str:
-    """``GPU 0 · A100 · 1.2/80.0 GiB · 3 %`` as the picker shows it."""
-    parts = [f"GPU {index}", name]
-    if used is not None and total:
-        parts.append(f"{used / 1024:.1f}/{total / 1024:.1f} GiB")
-    if utilisation is not None:
-        parts.append(f"{utilisation} % busy")
-    return " · ".join(parts)
+def inherit_settings(form: ActionForm, skill: Skill, job: Job) -> None:
+    """Copy the values the form's action shares with a job's spec (dataset, model ...).
+
+    Keys the launch fills itself (results folder, checkpoints, keys) are left alone, for both
+    actions, so an evaluation takes the trained model's settings but none of its paths.
+    """
+    try:
+        source = SpecDocument.from_yaml(job.spec_yaml, f"job {job.id}")
+    except SpecParseError:
+        return
+    skipped = set(form.action.spec_params)
+    if job.action in skill.actions:
+        skipped |= set(skill.action(job.action).spec_params)
+    document = form.document.copy()
+    for leaf in form.root.leaves():
+        path = leaf.path
+        if path in skipped or not source.has(path) or not has_path(form.template, path):
+            continue
+        if source.get(path) != MASK:
+            document.set(path, copy.deepcopy(source.get(path)))
+    form.replace(document)
 
 
 class LaunchPanel(QFrame):
@@ -77,30 +77,19 @@ class LaunchPanel(QFrame):
         self.skill = form.skill
         self.action = form.action.name
         rules = set(form.action.spec_params.values())
-        self.uses_parent = "parent_model" in rules
         self.can_resume = "resume_model" in rules
-        self.inventory: GpuInventory | None = None
-        self.checkpoints: list[Checkpoint] = []
-        self.checkpoints_loading = False
+        self.picks_parent = bool(rules & set(CHECKPOINT_RULES))
         self.last_job_id: str | None = None
         self._busy = False
         self._launch_error = ""
+        self._note = ""
         self._image_edited = False
-        self._pending_gpus: list[int] | None = None
-        self._pending_checkpoint: str | None = None
-        self._inventory_token = 0
-        self._checkpoint_token = 0
-        self._checkpoint_error = ""
         self._written_checkpoints: dict[str, str] = {}
         self._build()
         context.hosts_changed.connect(self._reload_hosts)
-        context.job_changed.connect(self._on_job_changed)
-        context.job_removed.connect(self._on_job_removed)
         form.issues_changed.connect(lambda _issues: self._update_state())
         self._reload_hosts()
-        self._reload_parents()
-
-    # -- building ----------------------------------------------------------------------------------
+        self._on_parent_changed()
 
     def _build(self) -> None:
         outer = QHBoxLayout(self)
@@ -116,46 +105,23 @@ class LaunchPanel(QFrame):
         self.host_combo.currentIndexChanged.connect(self._on_host_changed)
         self.add_host_button = QPushButton("Add a host…", self)
         self.add_host_button.clicked.connect(self.context.hosts_page_requested.emit)
-        self.gpu_button = QToolButton(self)
-        self.gpu_button.setObjectName("GpuPicker")
-        self.gpu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.gpu_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.gpu_button.setMinimumWidth(130)
-        self.gpu_menu = StayOpenMenu(self.gpu_button)
-        self.gpu_button.setMenu(self.gpu_menu)
+        self.gpus = GpuPicker(self.context, self)
+        self.gpus.changed.connect(self._update_state)
         self.image_edit = QLineEdit(self)
         self.image_edit.setPlaceholderText("container image")
         self.image_edit.textEdited.connect(self._on_image_edited)
-        first.addWidget(self._caption("Host"))
-        first.addWidget(self.host_combo)
-        first.addWidget(self.add_host_button)
-        first.addSpacing(10)
-        first.addWidget(self._caption("GPUs"))
-        first.addWidget(self.gpu_button)
-        first.addSpacing(10)
-        first.addWidget(self._caption("Image"))
-        first.addWidget(self.image_edit, 1)
+        for widget, stretch in ((self._caption("Host"), 0), (self.host_combo, 0), (self.add_host_button, 0),
+                                (None, 0), (self._caption("GPUs"), 0), (self.gpus, 0), (None, 0),
+                                (self._caption("Image"), 0), (self.image_edit, 1)):  # fmt: skip
+            if widget is None:
+                first.addSpacing(10)
+            else:
+                first.addWidget(widget, stretch)
         rows.addLayout(first)
-        self.parent_row = QWidget(self)
-        second = QHBoxLayout(self.parent_row)
-        second.setContentsMargins(0, 0, 0, 0)
-        second.setSpacing(6)
-        self.parent_caption = self._caption("Resume from" if self.can_resume else "From train job")
-        self.parent_combo = QComboBox(self)
-        self.parent_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.parent_combo.currentIndexChanged.connect(self._on_parent_changed)
-        self.checkpoint_combo = QComboBox(self)
-        self.checkpoint_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.checkpoint_combo.setPlaceholderText("choose a job first")
-        self.checkpoint_combo.setMinimumContentsLength(30)
-        self.checkpoint_combo.currentIndexChanged.connect(self._on_checkpoint_changed)
-        second.addWidget(self.parent_caption)
-        second.addWidget(self.parent_combo, 1)
-        second.addSpacing(10)
-        second.addWidget(self._caption("Checkpoint"))
-        second.addWidget(self.checkpoint_combo, 1)
-        self.parent_row.setVisible(self.uses_parent or self.can_resume)
-        rows.addWidget(self.parent_row)
+        self.parents = ParentPicker(self.context, self.skill.name, self.can_resume, self)
+        self.parents.changed.connect(self._on_parent_changed)
+        self.parents.setVisible(self.picks_parent)
+        rows.addWidget(self.parents)
         self.message = QLabel(self)
         self.message.setObjectName("LaunchMessage")
         self.message.setWordWrap(True)
@@ -173,7 +139,7 @@ class LaunchPanel(QFrame):
         label.setObjectName("LaunchCaption")
         return label
 
-    # -- hosts, GPUs, image ------------------------------------------------------------------------
+    # -- host and image ----------------------------------------------------------------------------
 
     def _reload_hosts(self) -> None:
         current = self.host_name()
@@ -182,8 +148,9 @@ class LaunchPanel(QFrame):
         self.host_combo.clear()
         for config in configs:
             self.host_combo.addItem(config.name, config.name)
+            index = self.host_combo.count() - 1
             self.host_combo.setItemData(
-                self.host_combo.count() - 1, f"{config.kind}: {config.address}", Qt.ItemDataRole.ToolTipRole
+                index, f"{config.kind}: {config.address}", Qt.ItemDataRole.ToolTipRole
             )
         names = [config.name for config in configs]
         self.host_combo.setCurrentIndex(names.index(current) if current in names else 0 if names else -1)
@@ -217,239 +184,37 @@ class LaunchPanel(QFrame):
         self._launch_error = ""
         if not self._image_edited:
             self.image_edit.setText(self.default_image())
-        self._load_inventory()
-        self._update_state()
-
-    def _load_inventory(self) -> None:
-        host = self.host_name()
-        self._inventory_token += 1
-        self.inventory = None
-        if host is None:
-            self._show_inventory(None)
-            return
-        cached = self.context.gpu_inventories.get(host)
-        if cached is not None:
-            self._show_inventory(cached)
-            return
-        self.gpu_button.setText("Looking for GPUs…")
-        self.gpu_menu.clear()
-        token = self._inventory_token
         image = self.image_edit.text().strip()
-        self.context.run(
-            self._inventory_of,
-            host,
-            [image] if image else [],
-            on_done=partial(self._on_inventory, token, host),
-            on_error=partial(self._on_inventory_failed, token),
-        )
-
-    def _inventory_of(self, host: str, probe_images: list[str]) -> GpuInventory:
-        return list_gpus(self.context.manager.session(host), probe_images)
-
-    def _on_inventory(self, token: int, host: str, inventory: GpuInventory) -> None:
-        self.context.gpu_inventories[host] = inventory
-        if token == self._inventory_token:
-            self._show_inventory(inventory)
-
-    def _on_inventory_failed(self, token: int, message: str) -> None:
-        if token == self._inventory_token:
-            self._show_inventory(GpuInventory([], f"GPUs unknown: {message}"))
-
-    def _show_inventory(self, inventory: GpuInventory | None) -> None:
-        self.inventory = inventory
-        self.gpu_menu.clear()
-        wanted = set(self._pending_gpus or [])
-        self._pending_gpus = None
-        if inventory is None or not inventory.gpus:
-            note = inventory.note if inventory is not None else "Choose a host first"
-            entry = self.gpu_menu.addAction(note or "No NVIDIA GPUs: CPU work only")
-            entry.setEnabled(False)
-        else:
-            for gpu in inventory.gpus:
-                label = gpu_label(
-                    gpu.index, gpu.name, gpu.memory_used_mib, gpu.memory_total_mib, gpu.utilization_percent
-                )
-                entry = self.gpu_menu.addAction(label)
-                entry.setCheckable(True)
-                entry.setData(gpu.index)
-                entry.setChecked(gpu.index in wanted)
-                entry.toggled.connect(lambda _on: self._on_gpus_changed())
-            self.gpu_menu.addSeparator()
-            self.gpu_menu.addAction("CPU only (no GPU)", self._clear_gpus)
-        self._on_gpus_changed()
-
-    def _clear_gpus(self) -> None:
-        for entry in self.gpu_menu.actions():
-            if entry.isCheckable():
-                entry.setChecked(False)
-
-    def selected_gpus(self) -> list[int]:
-        """The host GPU indices chosen (empty: CPU only)."""
-        return [int(a.data()) for a in self.gpu_menu.actions() if a.isCheckable() and a.isChecked()]
-
-    def set_gpus(self, indices: list[int]) -> None:
-        """Choose GPUs by index (applied when the host's inventory arrives if it is not there yet)."""
-        if self.inventory is None:
-            self._pending_gpus = list(indices)
-            return
-        for entry in self.gpu_menu.actions():
-            if entry.isCheckable():
-                entry.setChecked(int(entry.data()) in indices)
-
-    def _on_gpus_changed(self) -> None:
-        chosen = self.selected_gpus()
-        if self.inventory is None and self.host_name():
-            return
-        self.gpu_button.setText(f"GPU {', '.join(map(str, chosen))}" if chosen else "CPU only")
+        self.gpus.load(self.host_name(), [image] if image else [])
         self._update_state()
 
     # -- parent job and checkpoint -----------------------------------------------------------------
 
-    def _parent_candidates(self) -> list[Job]:
-        return [
-            job
-            for job in self.context.store.all()
-            if job.skill == self.skill.name and job.action == PARENT_ACTION and job.status.is_final
-        ]
-
-    def _reload_parents(self, keep: str | None = None) -> None:
-        if not (self.uses_parent or self.can_resume):
-            return
-        keep = keep if keep is not None else self.parent_id()
-        jobs = self._parent_candidates()
-        self.parent_combo.blockSignals(True)
-        self.parent_combo.clear()
-        none_text = (
-            "— start a new training —" if self.can_resume else "— none: use the checkpoint in the spec —"
-        )
-        self.parent_combo.addItem(none_text, None)
-        for job in jobs:
-            self.parent_combo.addItem(f"{job.id}  ·  {job.status.value}", job.id)
-        index = self.parent_combo.findData(keep) if keep else -1
-        if index < 0 and not self.can_resume and keep is None:
-            index = next((i + 1 for i, job in enumerate(jobs) if job.status is JobStatus.COMPLETED), 0)
-        self.parent_combo.setCurrentIndex(max(index, 0))
-        self.parent_combo.blockSignals(False)
-        self._on_parent_changed()
-
     def parent_id(self) -> str | None:
         """The chosen parent job, or None."""
-        if not (self.uses_parent or self.can_resume):
-            return None
-        data = self.parent_combo.currentData()
-        return str(data) if data else None
+        return self.parents.parent_id() if self.picks_parent else None
 
-    def select_parent(self, job_id: str, checkpoint: str | None = None) -> None:
-        """Choose a parent job (and, once its checkpoints are listed, a checkpoint by path or name)."""
-        self._pending_checkpoint = checkpoint
-        if self.parent_combo.findData(job_id) < 0:
-            job = self.context.store.find(job_id)
-            if job is not None:
-                self.parent_combo.addItem(f"{job.id}  ·  {job.status.value}", job.id)
-        index = self.parent_combo.findData(job_id)
-        if index == self.parent_combo.currentIndex():
-            self._on_parent_changed()
-        else:
-            self.parent_combo.setCurrentIndex(index)
+    def selected_checkpoint(self) -> Checkpoint | None:
+        """The chosen checkpoint of the parent job, or None."""
+        return self.parents.selected_checkpoint() if self.parent_id() else None
 
-    def _on_job_changed(self, job_id: str) -> None:
-        job = self.context.store.find(job_id)
-        if job is None or job.skill != self.skill.name or job.action != PARENT_ACTION:
-            return
-        listed = {self.parent_combo.itemData(i) for i in range(self.parent_combo.count())}
-        if job.status.is_final and job.id not in listed:
-            self._reload_parents(keep=self.parent_id() or "")
-
-    def _on_job_removed(self, job_id: str) -> None:
-        if self.parent_combo.findData(job_id) >= 0:
-            keep = self.parent_id()
-            self._reload_parents(keep="" if keep == job_id else keep or "")
-
-    def _on_parent_changed(self, _index: int = -1) -> None:
-        self._checkpoint_token += 1
-        self.checkpoint_combo.clear()
-        self.checkpoints = []
-        self._checkpoint_error = ""
-        parent = self.context.store.find(self.parent_id() or "")
-        if parent is None:
-            self.checkpoints_loading = False
-            self.checkpoint_combo.setEnabled(False)
-            self._write_checkpoint_into_spec()
-            self._update_state()
-            return
-        self.checkpoints_loading = True
-        self.checkpoint_combo.setEnabled(False)
-        self.checkpoint_combo.addItem("looking for checkpoints…")
-        token = self._checkpoint_token
-        self.context.run(
-            self._checkpoints_of,
-            parent,
-            on_done=partial(self._on_checkpoints, token),
-            on_error=partial(self._on_checkpoints_failed, token),
-        )
-        self._update_state()
-
-    def _checkpoints_of(self, parent: Job) -> list[Checkpoint]:
-        return checkpoints_in(self.context.manager.session(parent.host), parent_checkpoint_folder(parent))
-
-    def _on_checkpoints(self, token: int, found: list[Checkpoint]) -> None:
-        if token != self._checkpoint_token:
-            return
-        exact = sorted((c for c in found if not c.is_latest_link), reverse=True)
-        self.checkpoints = exact + [c for c in found if c.is_latest_link]
-        self.checkpoints_loading = False
-        self.checkpoint_combo.clear()
-        for checkpoint in self.checkpoints:
-            self.checkpoint_combo.addItem(checkpoint.label, checkpoint.path)
-        wanted = self._pending_checkpoint
-        self._pending_checkpoint = None
-        index = (
-            next((i for i, c in enumerate(self.checkpoints) if wanted in (c.path, c.name)), 0)
-            if wanted
-            else 0
-        )
-        self.checkpoint_combo.setCurrentIndex(index if self.checkpoints else -1)
-        self.checkpoint_combo.setEnabled(bool(self.checkpoints))
-        if not self.checkpoints:
-            parent = self.context.store.find(self.parent_id() or "")
-            folder = parent_checkpoint_folder(parent) if parent else "its results"
-            self._checkpoint_error = f"No checkpoint in {folder}"
-            self.checkpoint_combo.addItem("no checkpoints")
-        self._write_checkpoint_into_spec()
-        self._update_state()
-
-    def _on_checkpoint_changed(self, _index: int) -> None:
-        if not self.checkpoints_loading:
+    def _on_parent_changed(self) -> None:
+        if not self.parents.loading:
             self._write_checkpoint_into_spec()
         self._update_state()
 
     def _write_checkpoint_into_spec(self) -> None:
-        """Show the chosen checkpoint in the spec's checkpoint key(s); undo it when no job is chosen."""
-        rules = ("parent_model", "resume_model")
-        keys = [key for key, rule in self.form.action.spec_params.items() if rule in rules]
-        checkpoint = self.selected_checkpoint() if self.parent_id() else None
+        """Show the chosen checkpoint in the spec's checkpoint key(s); undo that when no job is chosen."""
+        keys = [key for key, rule in self.form.action.spec_params.items() if rule in CHECKPOINT_RULES]
+        checkpoint = self.selected_checkpoint()
         for key in keys:
             if checkpoint is not None:
                 self._written_checkpoints[key] = checkpoint.path
                 self.form.set_value(key, checkpoint.path)
-            elif key in self._written_checkpoints and self.form.value(key) == self._written_checkpoints.pop(
-                key
-            ):
+                continue
+            written = self._written_checkpoints.pop(key, None)
+            if written is not None and self.form.value(key) == written:
                 self.form.reset(key)
-
-    def _on_checkpoints_failed(self, token: int, message: str) -> None:
-        if token != self._checkpoint_token:
-            return
-        self.checkpoints_loading = False
-        self.checkpoint_combo.clear()
-        self.checkpoint_combo.addItem("cannot list checkpoints")
-        self._checkpoint_error = f"Cannot list the parent's checkpoints: {message}"
-        self._update_state()
-
-    def selected_checkpoint(self) -> Checkpoint | None:
-        """The chosen checkpoint, or None."""
-        path = self.checkpoint_combo.currentData()
-        return next((c for c in self.checkpoints if c.path == path), None)
 
     # -- readiness and launching -------------------------------------------------------------------
 
@@ -468,10 +233,10 @@ class LaunchPanel(QFrame):
         if missing:
             return "Fill in " + ", ".join(missing[:4]) + (" …" if len(missing) > 4 else "") + "."
         if self.parent_id():
-            if self.checkpoints_loading:
+            if self.parents.loading:
                 return "Looking for the parent's checkpoints…"
-            if self._checkpoint_error:
-                return self._checkpoint_error
+            if self.parents.problem:
+                return self.parents.problem
             if self.selected_checkpoint() is None:
                 return "Choose a checkpoint."
         return ""
@@ -479,7 +244,7 @@ class LaunchPanel(QFrame):
     def _keys_filled_at_launch(self) -> set[str]:
         filled = set()
         for key, rule in self.form.action.spec_params.items():
-            if rule in FILLED_AT_LAUNCH or (rule in ("parent_model", "resume_model") and self.parent_id()):
+            if rule in FILLED_AT_LAUNCH or (rule in CHECKPOINT_RULES and self.parent_id()):
                 filled.add(key)
         return filled
 
@@ -491,16 +256,15 @@ class LaunchPanel(QFrame):
         elif reason:
             self._set_message(reason, "busy" if self._busy else "blocked")
         else:
-            self._set_message(self._ready_text(), "ready")
+            self._set_message(f"{self._note} {self._ready_text()}".strip(), "ready")
 
     def _ready_text(self) -> str:
-        gpus = self.selected_gpus()
+        gpus = self.gpus.selected()
         where = f"GPU {', '.join(map(str, gpus))}" if gpus else "CPU only"
         text = f"Ready to run {self.action} on '{self.host_name()}' ({where})"
         checkpoint = self.selected_checkpoint()
         if checkpoint is not None:
-            verb = "resuming from" if self.can_resume else "using"
-            text += f", {verb} {checkpoint.name}"
+            text += f", {'resuming from' if self.can_resume else 'using'} {checkpoint.name}"
         return text + "."
 
     def _set_message(self, text: str, state: str) -> None:
@@ -511,17 +275,16 @@ class LaunchPanel(QFrame):
 
     def launch_request(self) -> LaunchRequest:
         """What Launch would ask the job manager for."""
-        checkpoint = self.selected_checkpoint() if self.parent_id() else None
+        checkpoint = self.selected_checkpoint()
         host = self.host_name()
         assert host is not None, "Launch is disabled without a host"
-        image = self.image_edit.text().strip()
         return LaunchRequest(
             skill=self.skill.name,
             action=self.action,
             host=host,
             spec=self.form.document.copy(),
-            gpus=self.selected_gpus(),
-            image=image or None,
+            gpus=self.gpus.selected(),
+            image=self.image_edit.text().strip() or None,
             parent_id=self.parent_id(),
             checkpoint=checkpoint.path if checkpoint else None,
             resume=self.can_resume and self.parent_id() is not None,
@@ -534,6 +297,7 @@ class LaunchPanel(QFrame):
         request = self.launch_request()
         self._busy = True
         self._launch_error = ""
+        self._note = ""
         self._update_state()
         self.context.run(
             self.context.manager.launch, request, on_done=self._on_launched, on_error=self._on_launch_failed
@@ -559,49 +323,22 @@ class LaunchPanel(QFrame):
 
     def apply_request(self, request: ActionRequest) -> None:
         """Prepare the form and this bar as ``request`` says."""
-        if request.spec_yaml:
-            self._import_spec(request.spec_yaml)
-        elif request.inherit_from:
-            self._inherit_settings(request.inherit_from)
+        source = self.context.store.find(request.inherit_from) if request.inherit_from else None
+        try:
+            if request.spec_yaml:
+                import_job_spec(self.form, request.spec_yaml)
+            elif source is not None:
+                inherit_settings(self.form, self.skill, source)
+        except SpecParseError as error:
+            self._launch_error = f"The job's spec could not be read: {error}"
         if request.host:
             self.select_host(request.host)
         if request.image:
             self.image_edit.setText(request.image)
             self._image_edited = True
         if request.gpus is not None:
-            self.set_gpus(request.gpus)
-        if request.parent_id and (self.uses_parent or self.can_resume):
-            self.select_parent(request.parent_id, request.checkpoint)
-        if request.notes:
-            self._set_message(" ".join(request.notes), "ready")
-
-    def _import_spec(self, text: str) -> None:
-        try:
-            self.form.import_yaml(text, "the job's spec")
-        except SpecParseError as error:
-            self._launch_error = f"The job's spec could not be read: {error}"
-            return
-        for key in SECRET_KEYS:
-            if self.form.value(key) == MASK:
-                self.form.reset(key)
-
-    def _inherit_settings(self, job_id: str) -> None:
-        """Copy the values this action shares with a job's spec (dataset, model ...), not its paths."""
-        job = self.context.store.find(job_id)
-        if job is None:
-            return
-        try:
-            source = SpecDocument.from_yaml(job.spec_yaml, f"job {job.id}")
-        except SpecParseError:
-            return
-        skipped = set(self.form.action.spec_params)
-        if job.action in self.skill.actions:
-            skipped |= set(self.skill.action(job.action).spec_params)
-        document = self.form.document.copy()
-        for leaf in self.form.root.leaves():
-            path = leaf.path
-            if path in skipped or not source.has(path) or not has_path(self.form.template, path):
-                continue
-            if source.get(path) != MASK:
-                document.set(path, copy.deepcopy(source.get(path)))
-        self.form.replace(document)
+            self.gpus.set_selected(request.gpus)
+        self._note = " ".join(request.notes)
+        if request.parent_id and self.picks_parent:
+            self.parents.select(request.parent_id, request.checkpoint)
+        self._update_state()

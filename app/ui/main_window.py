@@ -15,6 +15,7 @@ from app.ui.hosts_page import HostsPage
 from app.ui.jobs_page import JobsPage
 from app.ui.skill_list import SkillListPanel
 from app.ui.skill_view import SkillView
+from app.ui.viewers.results_page import ResultsPage
 
 
 class MainWindow(QMainWindow):
@@ -55,6 +56,9 @@ class MainWindow(QMainWindow):
         self.context.hosts_page_requested.connect(lambda: self.pages.setCurrentWidget(self.hosts_page))
         self.context.notice.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self._build_menus()
+        self.results_page = ResultsPage(self)
+        self.add_page(self.results_page, "Results")
+        self.results_page.install_menu(self.file_menu, lambda: self.pages.setCurrentWidget(self.results_page))
         self.reload_banks()
         self._restore_layout()
         self.context.resume_following()

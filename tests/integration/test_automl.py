@@ -81,7 +81,12 @@ def test_pruning_stops_the_trial_container(manager: JobManager, pose_data: PoseD
     set_epoch_seconds(manager, 1.0)
     studies = StudyStore(manager.store)
     config = pose_study_config(
-        manager, pose_data, trials=1, epochs=6, parallel=1, lr_range=(0.3, 0.6),
+        manager,
+        pose_data,
+        trials=1,
+        epochs=6,
+        parallel=1,
+        lr_range=(0.3, 0.6),
         extra_overrides=[f"{LR}=0.01"],
     )
     config.pruner, config.startup_trials = "median", 1
@@ -102,9 +107,26 @@ def test_pruning_stops_the_trial_container(manager: JobManager, pose_data: PoseD
 def _cli_study(manager: JobManager, data: PoseDataset) -> list[str]:
     sets = [f"--set={item}" for item in pose_overrides(data, 4)]
     return [
-        "automl", "start", "pose-classification", "--host", "local", *sets, "--only", LR,
-        "--search", f"{LR}=1e-4:0.3:log", "--trials", "4", "--parallel", "2", "--seed", "11", "--pruner", "none",
-        "--poll", "0.3",
+        "automl",
+        "start",
+        "pose-classification",
+        "--host",
+        "local",
+        *sets,
+        "--only",
+        LR,
+        "--search",
+        f"{LR}=1e-4:0.3:log",
+        "--trials",
+        "4",
+        "--parallel",
+        "2",
+        "--seed",
+        "11",
+        "--pruner",
+        "none",
+        "--poll",
+        "0.3",
     ]
 
 
@@ -125,7 +147,11 @@ def test_study_survives_the_app_being_killed(manager: JobManager, pose_data: Pos
     studies = StudyStore(manager.store)
     process = subprocess.Popen(
         [sys.executable, "-m", "app", *_cli_study(manager, pose_data)],
-        cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         _wait_for(studies, lambda s: s.counts["complete"] >= 1 and s.counts["running"] == 2, 60)
@@ -153,7 +179,9 @@ def test_study_survives_the_app_being_killed(manager: JobManager, pose_data: Pos
     assert [t.state for t in counted] == ["complete"] * 5, [(t.number, t.state, t.note) for t in final.trials]
     for number, job_id in started.items():
         trial = final.trials[number]
-        assert trial.job_id == job_id and trial.state == "complete", "a trial running at the crash kept its job"
+        assert trial.job_id == job_id and trial.state == "complete", (
+            "a trial running at the crash kept its job"
+        )
     for trial in final.trials:
         if not trial.counted:  # cut short before it ran: its values (if drawn yet) ran once later
             assert "interrupted" in trial.note
@@ -167,10 +195,54 @@ def test_bad_search_space_edit_gives_a_clear_message(
     manager: JobManager, pose_data: PoseDataset, capsys: pytest.CaptureFixture[str]
 ) -> None:
     command = _cli_study(manager, pose_data)
-    command += ["--search", "model.dropout=0.2:1.5", "--search", "train.gpu_ids=0:1", "--search", f"{LR}=0:0.1"]
+    command += [
+        "--search",
+        "model.dropout=0.2:1.5",
+        "--search",
+        "train.gpu_ids=0:1",
+        "--search",
+        f"{LR}=0:0.1",
+    ]
     assert run_cli(command) == 2
     error = capsys.readouterr().err
     assert "model.dropout: 1.5 is above the schema's maximum 1" in error
     assert "train.gpu_ids: not an AutoML parameter" in error
     assert f"{LR}: a log scale needs a lower end above 0" in error
     assert StudyStore(manager.store).all() == [], "nothing was created"
+
+
+def test_status_and_stop_from_another_process(
+    manager: JobManager, pose_data: PoseDataset, capsys: pytest.CaptureFixture[str]
+) -> None:
+    set_epoch_seconds(manager, 1.0)
+    studies = StudyStore(manager.store)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", *_cli_study(manager, pose_data)],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        running = _wait_for(studies, lambda s: s.counts["running"] == 2, 60)
+        study_id = running.record.id
+        assert run_cli(["automl", "status", study_id]) == 0
+        status = capsys.readouterr().out
+        assert "state     running, run by" in status and "\trunning\t" in status
+        assert run_cli(["automl", "stop", study_id]) == 0
+        assert "stop requested" in capsys.readouterr().out
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert f"Study {study_id} stopped" in output
+    final = read_snapshot(studies, study_id)
+    assert final.record.state is StudyState.STOPPED
+    assert final.counts["running"] == 0 and final.done < final.budget, "no new trial after the stop"
+    for number in (t.number for t in running.trials if t.state == "running"):
+        assert final.trials[number].state == "complete", "running trials finished"
+    assert run_cli(["automl", "best", study_id]) == 0
+    assert "Best: trial" in capsys.readouterr().out

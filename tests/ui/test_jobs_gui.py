@@ -80,7 +80,7 @@ def _action_page(window: MainWindow, action: str) -> ActionPage:
 def _ready_panel(qtbot: QtBot, page: ActionPage) -> LaunchPanel:
     panel = page.launch_panel
     assert panel is not None, "every action page has a launch bar"
-    qtbot.waitUntil(lambda: panel.inventory is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: panel.gpus.inventory is not None, timeout=LONG)
     return panel
 
 
@@ -277,7 +277,7 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     page = _action_page(window, "train")
     panel = _ready_panel(qtbot, page)
     _fill(page.form, pose_overrides(pose_data, epochs=4))
-    assert panel.gpu_button.text() == "CPU only"
+    assert panel.gpus.text() == "CPU only"
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     assert "Ready to run train on 'local'" in panel.message.text()
     qtbot.waitUntil(
@@ -312,6 +312,10 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     save_screenshot(window, screenshot_dir, "job_page_streamed_log")
     window.jobs_page.tabs.setCurrentIndex(0)
     assert table.proxy.index(0, STATUS_COLUMN).data() == "completed"
+    cell = table.table.visualRect(table.proxy.index(0, 0)).center()
+    qtbot.mouseClick(table.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    qtbot.mouseDClick(table.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert window.jobs_page.tabs.currentWidget() is job_page, "double click opens the job's page"
 
     checkpoints = {
         parse_checkpoint_name(path.name): path.name
@@ -319,16 +323,16 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     }
     highest = checkpoints[max(key for key in checkpoints if key is not None)]
     assert len(checkpoints) > 1
-    window.jobs_page.tabs.setCurrentWidget(job_page)
     job_page.from_checkpoint_buttons["evaluate"].click()
     assert window.pages.currentIndex() == 0
     evaluate_page = _action_page(window, "evaluate")
     evaluate = _ready_panel(qtbot, evaluate_page)
     assert evaluate.parent_id() == job_id
-    qtbot.waitUntil(lambda: not evaluate.checkpoints_loading, timeout=LONG)
+    qtbot.waitUntil(lambda: not evaluate.parents.loading, timeout=LONG)
     chosen = evaluate.selected_checkpoint()
     assert chosen is not None and chosen.name == highest, "defaults to the highest epoch/step"
-    assert [c.name for c in evaluate.checkpoints if not c.is_latest_link] == sorted(
+    assert f"settings copied from job {job_id}" in evaluate.message.text()
+    assert [c.name for c in evaluate.parents.checkpoints if not c.is_latest_link] == sorted(
         (n for n in checkpoints.values()), key=lambda n: parse_checkpoint_name(n) or (0, 0), reverse=True
     )
     assert evaluate_page.form.value("dataset.num_classes") == len(pose_data.label_map), (
@@ -418,3 +422,117 @@ def test_reopening_the_app_resumes_following_without_duplicates(
         "no line lost or repeated across the restart"
     )
     assert again.log_view.plain_text().split("\n") == stored
+
+
+@pytest.mark.docker
+@needs_standin
+def test_clone_resume_cancel_and_delete_from_the_job_page(
+    qtbot: QtBot,
+    manager: JobManager,
+    pose_data: PoseDataset,
+    monkeypatch: pytest.MonkeyPatch,
+    screenshot_dir: Path,
+) -> None:
+    config = manager.hosts.get("local")
+    config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.2"
+    manager.hosts.put(config)
+    spec = render_spec(manager.bank.skill(POSE), "train", overrides=pose_overrides(pose_data, epochs=2))
+    done = manager.follow(
+        manager.launch(LaunchRequest(skill=POSE, action="train", host="local", spec=spec)).id
+    )
+    assert done.status is JobStatus.COMPLETED
+    window = _open_window(qtbot)
+    window.context.open_job(done.id)
+    page = window.jobs_page.job_pages[done.id]
+
+    page.clone_button.click()
+    train = _action_page(window, "train")
+    panel = _ready_panel(qtbot, train)
+    assert train.form.value("train.num_epochs") == 2, "the job's spec is imported"
+    assert train.form.value("dataset.train_dataset.data_path") == str(pose_data.data_path("train"))
+    assert (
+        panel.host_name() == "local" and panel.image_edit.text() == done.image and panel.parent_id() is None
+    )
+
+    page.resume_button.click()
+    qtbot.waitUntil(lambda: panel.parent_id() == done.id and not panel.parents.loading, timeout=LONG)
+    chosen = panel.selected_checkpoint()
+    on_disk = [p.name for p in Path(done.results_dir, "train").glob("model_epoch_*_step_*.pth")]
+    assert chosen is not None and chosen.name == max(
+        on_disk, key=lambda n: parse_checkpoint_name(n) or (0, 0)
+    )
+    assert train.form.value("train.resume_training_checkpoint_path") == chosen.path
+    train.form.set_value("train.num_epochs", 4)
+    resumed_id = _launch(qtbot, panel)
+    resumed = _wait_final(qtbot, window.jobs_page.job_pages[resumed_id])
+    assert resumed.status is JobStatus.COMPLETED and resumed.parent_id == done.id
+    assert (
+        f"Resuming training from {chosen.path} at epoch {chosen.epoch + 1}" in manager.log(resumed_id).text()
+    )
+
+    panel.parents.job_combo.setCurrentIndex(0)
+    assert train.form.value("train.resume_training_checkpoint_path") == "", "a new training resumes nothing"
+    train.form.set_value("train.num_epochs", 400)
+    long_id = _launch(qtbot, panel)
+    long_page = window.jobs_page.job_pages[long_id]
+    qtbot.waitUntil(lambda: long_page.log_view.received_count >= 3, timeout=LONG)
+    assert long_page.cancel_button.isVisible() and long_page.status_badge.text() == "running"
+    save_screenshot(window, screenshot_dir, "job_page_running")
+    long_page.cancel_button.click()
+    cancelled = _wait_final(qtbot, long_page)
+    assert cancelled.status is JobStatus.CANCELLED and "Cancelled by the user" in long_page.hint.text()
+
+    monkeypatch.setattr(JobPage, "confirm_delete", lambda _self: (True, True))
+    folder = Path(cancelled.job_dir)
+    assert folder.is_dir()
+    long_page.delete_button.click()
+    qtbot.waitUntil(lambda: long_id not in window.jobs_page.job_pages, timeout=LONG)
+    assert manager.store.find(long_id) is None and not folder.exists()
+    table = window.jobs_page.list
+    assert long_id not in [table.job_id_at(row) for row in range(table.proxy.rowCount())]
+
+
+def test_every_action_page_has_a_launch_bar_with_the_right_parent_picker(
+    qtbot: QtBot, gui_host: HostConfig
+) -> None:
+    window = _open_window(qtbot)
+    for skill in window.bank.skills.values():
+        window.skill_list.select(skill.name)
+        view = window.current_skill_view()
+        assert view is not None
+        for action in skill.actions:
+            panel = view.page(action).launch_panel
+            assert panel is not None
+            rules = set(skill.action(action).spec_params.values())
+            picks_parent = bool(rules & {"parent_model", "resume_model"})
+            assert panel.parents.isVisibleTo(panel) == picks_parent, (skill.name, action)
+            if picks_parent:
+                expected = "Resume from" if "resume_model" in rules else "From train job"
+                assert panel.parents.caption.text() == expected, (skill.name, action)
+
+
+@pytest.mark.docker
+@needs_standin
+def test_gpu_picker_hands_the_choice_to_the_launch_and_explains_a_refusal(
+    qtbot: QtBot, gui_host: HostConfig, pose_data: PoseDataset
+) -> None:
+    from app.core.hosts.gpus import GpuInfo, GpuInventory
+
+    window = _open_window(qtbot)
+    window.context.gpu_inventories["local"] = GpuInventory(  # as a GPU host would report them
+        [GpuInfo(0, "Test GPU A", 16000, 1200, 5, "GPU-a"), GpuInfo(1, "Test GPU B", 16000, 0, 0, "GPU-b")]
+    )
+    page = _action_page(window, "train")
+    panel = _ready_panel(qtbot, page)
+    _fill(page.form, pose_overrides(pose_data, epochs=1))
+    entries = [entry for entry in panel.gpus.menu_of_gpus.actions() if entry.isCheckable()]
+    assert [entry.text().split(" · ")[:2] for entry in entries] == [
+        ["GPU 0", "Test GPU A"],
+        ["GPU 1", "Test GPU B"],
+    ]
+    entries[1].setChecked(True)
+    assert panel.gpus.selected() == [1] and panel.gpus.text() == "GPU 1"
+    assert panel.launch_request().gpus == [1]
+    qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Could not launch" in panel.message.text(), timeout=LONG)
+    assert "GPU(s) 1 are not on host 'local'" in panel.message.text(), "the real engine has no GPUs"

@@ -85,13 +85,26 @@ class WeightedOptionsSampler(BaseSampler):
         self._rng = np.random.default_rng()
 
 
+class StudyGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid sampler for ask-and-tell studies: the study's budget, not ``Study.stop``, ends it.
+
+    (Optuna's own ``after_trial`` calls ``study.stop()`` once the grid is used up, which only works
+    inside ``optimize``; the scheduler caps the trials at the grid's size instead.)
+    """
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        """Nothing to do after a trial."""
+
+
 def build_sampler(
     space: SearchSpace, algorithm: str, seed: int | None, startup_trials: int, grid_points: int
 ) -> BaseSampler:
     """The sampler for one of the engine's algorithms (names checked by the caller)."""
     startup = max(1, startup_trials)
     if algorithm == "grid":
-        return optuna.samplers.GridSampler(space.grid(grid_points), seed=seed)
+        return StudyGridSampler(space.grid(grid_points), seed=seed)
     weighted_until: int | None = startup
     inner: BaseSampler
     if algorithm == "random":

@@ -18,13 +18,12 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from psygnal import Signal
 
 from app.core.automl.engine import Proposal, StudyEngine, open_storage
 from app.core.automl.metrics import TrialMetricReader, task_dir
-from app.core.automl.recovery import launch_was_interrupted
+from app.core.automl.recovery import RunningTrial, reconcile_trials
 from app.core.automl.study import StudyRecord, StudyRequest, StudyState, StudyStore, owner_name
 from app.core.hosts.errors import HostError
 from app.core.jobs.manager import JobManager, LaunchRequest
@@ -36,18 +35,11 @@ from app.core.specs.validation import ERROR, SpecValidator
 
 PRUNE_GRACE_SECONDS = 5
 MAX_LAUNCH_FAILURES_IN_A_ROW = 3
+MAX_JOB_FAILURES_IN_A_ROW = 4
 
 
-@dataclass
-class RunningTrial:
-    """A trial whose job is on its host."""
-
-    number: int
-    job_id: str
-    gpus: list[int]
-    baseline: bool
-    reader: TrialMetricReader | None = None
-    stop_reason: str = ""
+class StudyBusy(RuntimeError):
+    """Another live scheduler runs the study."""
 
 
 @dataclass
@@ -81,6 +73,7 @@ class StudyScheduler:
         self.running: dict[int, RunningTrial] = {}
         self.engine: StudyEngine | None = None
         self._launch_failures = 0
+        self._job_failures = 0
         self._launched_any = False
         self._thread: threading.Thread | None = None
         self._halt = threading.Event()
@@ -89,11 +82,9 @@ class StudyScheduler:
     # -- opening and closing -----------------------------------------------------------------------
 
     def open(self) -> None:
-        """Claim the study (RuntimeError if another live scheduler holds it) and reconcile its trials."""
+        """Claim the study (StudyBusy if another live scheduler holds it) and reconcile its trials."""
         if not self.studies.claim(self.study_id, self.owner):
-            raise RuntimeError(
-                f"study {self.study_id} is being run by {self.studies.get(self.study_id).owner}"
-            )
+            raise StudyBusy(f"study {self.study_id} is being run by {self.studies.get(self.study_id).owner}")
         self.record = self.studies.get(self.study_id)
         config = self.record.config
         base = SpecDocument.from_yaml(config.spec_yaml, f"study {self.study_id} spec")
@@ -169,11 +160,18 @@ class StudyScheduler:
     def _run_guarded(self) -> None:
         try:
             self.run()
+        except StudyBusy as error:
+            self.error = str(error)
         except Exception as error:
             self.error = str(error) or type(error).__name__
             with contextlib.suppress(Exception):
                 self.studies.update(self.study_id, message=f"scheduler stopped: {self.error}")
             self.changed.emit(self.study_id)
+
+    @property
+    def alive(self) -> bool:
+        """True while the background thread runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def halt(self, timeout: float | None = None) -> None:
         """Stop the loop (trials keep running) and wait for the thread."""
@@ -305,6 +303,7 @@ class StudyScheduler:
                 self._fail_study(f"trial {trial.number}: {message}; check the study's metric")
             else:
                 engine.complete(trial.number, value)
+                self._job_failures = 0
         elif job.status is JobStatus.CANCELLED and trial.stop_reason.startswith("pruned"):
             engine.prune(trial.number, trial.stop_reason)
         elif job.status is JobStatus.CANCELLED:
@@ -312,6 +311,11 @@ class StudyScheduler:
         else:
             hint = job.error_hint or f"exit code {job.exit_code}"
             engine.fail(trial.number, f"job {job.id} failed: {hint}")
+            self._job_failures += 1
+            if trial.baseline:
+                self._fail_study(f"the baseline (the spec's own values) failed; fix the spec: {hint}")
+            elif self._job_failures >= MAX_JOB_FAILURES_IN_A_ROW:
+                self._fail_study(f"{self._job_failures} trials failed in a row; the last one: {hint}")
 
     # -- new trials --------------------------------------------------------------------------------
 
@@ -405,44 +409,6 @@ class StudyScheduler:
         report.launched.append(proposal.number)
         return True
 
-    # -- after a restart ---------------------------------------------------------------------------
-
     def _reconcile(self) -> None:
-        engine = self._engine()
-        trials = engine.trials()
-        linked = {str(t.user_attrs["job_id"]) for t in trials if t.user_attrs.get("job_id")}
-        orphans = [j for j in self.studies.job_ids(self.study_id) if j not in linked]
-        for frozen in trials:
-            if frozen.state.name != "RUNNING":
-                continue
-            job_id = frozen.user_attrs.get("job_id")
-            if not job_id and orphans:
-                job_id = orphans.pop(0)
-                engine.set_attrs(frozen.number, job_id=job_id)
-            if not job_id:
-                self._requeue(frozen, "interrupted before its job was created")
-                continue
-            job = self.manager.store.find(job_id)
-            if job is None:
-                engine.fail(frozen.number, f"its job {job_id} is no longer in the job store")
-                continue
-            with contextlib.suppress(HostError):
-                if launch_was_interrupted(self.manager, job):
-                    self._requeue(frozen, f"interrupted while its job {job_id} was being started")
-                    continue
-            self.running[frozen.number] = RunningTrial(
-                frozen.number,
-                str(job_id),
-                list(frozen.user_attrs.get("gpus") or []),
-                bool(frozen.user_attrs.get("baseline")),
-            )
-
-    def _requeue(self, frozen: Any, why: str) -> None:
-        """Close a trial that never ran and queue its values again (it does not count)."""
-        engine = self._engine()
-        engine.set_attrs(frozen.number, requeued=True)
-        engine.fail(frozen.number, f"{why}; its values were queued again")
-        attrs = {"requeued_from": frozen.number}
-        if frozen.user_attrs.get("baseline"):
-            attrs["baseline"] = True
-        engine.study.enqueue_trial(dict(frozen.params), user_attrs=attrs)
+        for trial in reconcile_trials(self._engine(), self.manager, self.studies.job_ids(self.study_id)):
+            self.running[trial.number] = trial

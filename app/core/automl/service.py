@@ -207,3 +207,18 @@ def promote_best(
     return manager.store.update(
         job.id, extra={**job.extra, "promoted_from_study": record.id, "promoted_trial": number}
     )
+
+
+_MINIMISED = ("loss", "error", "err", "wer", "cer", "mse", "mae", "rmse")
+_MAXIMISED = ("acc", "map", "nds", "f1", "precision", "recall", "auc", "iou", "ap", "score")
+
+
+def suggested_direction(metric: str) -> str | None:
+    """``minimize`` for losses and errors, ``maximize`` for accuracies and mAP-like scores, else None."""
+    words = [w for w in metric.lower().replace("/", "_").replace("@", "_").replace("-", "_").split("_") if w]
+    for word in reversed(words):
+        if any(word.startswith(m) for m in _MINIMISED):
+            return "minimize"
+        if any(word.startswith(m) for m in _MAXIMISED):
+            return "maximize"
+    return None

@@ -8,7 +8,7 @@ from app.core.datasets.context import CheckContext, MiB
 from app.core.datasets.depth_paths import classify_references
 from app.core.datasets.findings import ERROR, INFO, NORMALIZE_DEPTH_PATHS, SET_VALUE, WARNING
 from app.core.datasets.host_io import read_npy_header
-from app.core.datasets.infos_scan import InfosSummary, scan_infos
+from app.core.datasets.infos_scan import InfosSummary, scan_infos, summary_cache
 from app.core.datasets.npy_header import NpyHeaderError
 from app.core.datasets.pickle_outline import load_pickle_outline
 from app.core.datasets.resolve import ResolvedRow, is_unset
@@ -98,6 +98,11 @@ def _load_summary(ctx: CheckContext, key: str, path: str) -> InfosSummary | None
         ctx.add(ERROR, key, f"{path} does not exist on host '{ctx.host_name}'", check="sparse4d.infos")
         return None
     limit = ctx.options.max_infos_bytes
+    reuse = ctx.options.reuse_summaries and info.size <= limit
+    remembered = summary_cache.get(ctx.host_name, path, info.size, info.mtime) if reuse else None
+    if remembered is not None:
+        ctx.cache[cache_key] = remembered
+        return remembered
     try:
         data = ctx.session.read_range(path, 0, info.size + 1) if info.size <= limit else b""
         document = load_pickle_outline(data, path, max_bytes=limit, size=info.size)
@@ -120,6 +125,7 @@ def _load_summary(ctx: CheckContext, key: str, path: str) -> InfosSummary | None
         return None
     summary = scan_infos(document, path)
     del document
+    summary_cache.put(ctx.host_name, path, info.size, info.mtime, summary)
     ctx.cache[cache_key] = summary
     return summary
 
@@ -222,6 +228,7 @@ def check_depth_paths(ctx: CheckContext) -> None:
         return
     if is_unset(data_root) or ctx.has_error_at("dataset.data_root") or ctx.stat(data_root) is None:
         return
+    reported: dict[tuple[str, ...], str] = {}
     for row in ctx.rows(INFOS_FORMAT):
         summary = ctx.cache.get(f"row:{row.spec_key}")
         if not isinstance(summary, InfosSummary) or not summary.depth_refs:
@@ -230,11 +237,17 @@ def check_depth_paths(ctx: CheckContext) -> None:
         if refs.mismatched:
             pickles = sorted({p for r in refs.mismatched for p in summary.depth_refs[r]})
             example = next(iter(refs.mismatched.items()))
+            first = reported.setdefault(tuple(pickles), row.spec_key)
+            message = (
+                f"{len(refs.mismatched)} depth reference(s) point at a camera folder ('{example[0]}') while "
+                f"the H5 files are under depth_maps/ ('{example[1]}'); TAO cannot open them"
+                if first == row.spec_key
+                else f"the same depth-path problem as {first} (the same pickles)"
+            )
             ctx.add(
                 ERROR,
                 row.spec_key,
-                f"{len(refs.mismatched)} depth reference(s) point at a camera folder ('{example[0]}') while "
-                f"the H5 files are under depth_maps/ ('{example[1]}'); TAO cannot open them",
+                message,
                 f"rewrite the depth paths of {len(pickles)} pickle(s) (a backup of each is kept)",
                 check="sparse4d.depth",
                 fix_action=NORMALIZE_DEPTH_PATHS,

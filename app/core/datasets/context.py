@@ -24,6 +24,8 @@ class PreflightOptions:
 
     ``gpus`` are the host GPUs chosen for the job (empty: whatever the spec asks for).
     ``plans_export`` turns on the export-compatibility warnings for a train spec.
+    ``reuse_summaries`` skips reading infos pickles whose size and time did not change since the
+    last check in this process.
     """
 
     plans_export: bool = False
@@ -33,6 +35,7 @@ class PreflightOptions:
     max_label_bytes: int = 64 * MiB
     max_json_bytes: int = 64 * MiB
     max_depth_files: int = 1000
+    reuse_summaries: bool = True
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.datasets.infos_scan import summary_cache
 from app.core.datasets.pickle_outline import load_pickle_outline
 from app.core.datasets.safe_pickle import PickleLoadError, load_pickle_bytes
 from app.core.hosts.session import FileStat, HostSession
@@ -146,12 +147,18 @@ class DepthFixPlan:
         return sum(f.changes for f in self.files)
 
     def summary(self) -> str:
-        """Plain-language summary for a dialog or a terminal."""
+        """Plain-language summary for a dialog or a terminal: counts, one example, the files."""
         changed = [f for f in self.files if f.changes]
-        lines = [f"{self.total} depth path(s) in {len(changed)} pickle(s) under data_root {self.data_root}:"]
-        for item in changed:
-            lines.append(f"  {item.path}: {item.changes}")
-            lines.extend(f"      {old!r} -> {new!r}" for old, new in item.examples[:1])
+        lines = [
+            f"{self.total} depth path(s) in {len(changed)} pickle(s); dataset.data_root is {self.data_root}"
+        ]
+        example = next((item.examples[0] for item in changed if item.examples), None)
+        if example is not None:
+            lines += ["", "For example:", f"    {example[0]!r}", f" -> {example[1]!r}"]
+        folders = sorted({posixpath.dirname(item.path) for item in changed})
+        lines += ["", f"Pickles (in {', '.join(folders)}):"]
+        width = max((len(posixpath.basename(item.path)) for item in changed), default=0)
+        lines += [f"    {posixpath.basename(item.path):<{width}}  {item.changes:>6}" for item in changed]
         return "\n".join(lines)
 
 
@@ -209,6 +216,7 @@ def apply_depth_fix(session: HostSession, plan: DepthFixPlan, *, max_bytes: int)
         check = load_pickle_bytes(data, item.path, max_bytes=max(max_bytes, len(data)))
         if _rewrite(check, plan.mapping)[0] != 0:
             raise DepthFixError(f"{item.path}: the rewritten pickle does not read back as written")
+        summary_cache.forget(session.name, item.path)
         item.backup = _backup_name(session, item.path)
         session.rename(item.path, item.backup)
         try:

@@ -6,7 +6,8 @@ unpickle and one loop: camera matrix shapes, class names, depth-map references a
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,3 +150,45 @@ def _bad_camera(summary: InfosSummary, example: str) -> None:
     summary.bad_cameras += 1
     if len(summary.bad_camera_examples) < MAX_EXAMPLES:
         summary.bad_camera_examples.append(example)
+
+
+class SummaryCache:
+    """Summaries of infos pickles already read, keyed by host, path, size and modification time.
+
+    A second check of unchanged pickles (after editing the spec, after a fix elsewhere) then costs a
+    ``stat`` instead of a read; a rewritten file has another size or time and is read again.
+    """
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, str, int, float], InfosSummary] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, host: str, path: str, size: int, mtime: float) -> InfosSummary | None:
+        """The remembered summary of this exact file version, if any."""
+        with self._lock:
+            summary = self._entries.get((host, path, size, mtime))
+            if summary is not None:
+                self._entries.move_to_end((host, path, size, mtime))
+            return summary
+
+    def put(self, host: str, path: str, size: int, mtime: float, summary: InfosSummary) -> None:
+        """Remember a summary (the oldest is dropped beyond the capacity)."""
+        with self._lock:
+            self._entries[(host, path, size, mtime)] = summary
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def forget(self, host: str, path: str) -> None:
+        """Drop every remembered version of a file (after rewriting it)."""
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == host and k[1] == path]:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+
+
+summary_cache = SummaryCache()

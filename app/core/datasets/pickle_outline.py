@@ -99,6 +99,9 @@ class _OutlineUnpickler(safe_pickle._RestrictedUnpickler):
         except Exception as exc:
             problem = f"not a readable pickle ({type(exc).__name__}: {exc})"
             raise PickleLoadError(self.source_name, problem) from exc
+        finally:
+            # The outlines point back here; without its memo the loaded tree is freed by reference counting.
+            self.memo.clear()
 
 
 def load_pickle_outline(data: bytes, source_name: str, *, max_bytes: int, size: int | None = None) -> Any:

@@ -231,12 +231,21 @@ def _from_convert_job(skill: Skill, requirement: DataRequirement, job: Job) -> t
         if root is None:
             return None, f"convert job {job.id} does not name its input folder"
         return _join(_join(root, split), requirement.files), note
-    folder = _join(job.results_dir, split)
-    described = f"every *_infos_{split}.pkl in {folder}" if not requirement.files else ""
-    return _join(folder, requirement.files), "; ".join(filter(None, [described, note]))
+    return _join(_join(job.results_dir, split), requirement.files), note
 
 
-def _only_from_convert_job(requirement: DataRequirement) -> bool:
+def describe_files(requirement: DataRequirement) -> str:
+    """What a row's ``files`` names, in words: ``train_data.npy``, ``<convert results>/<split>/*.pkl``."""
+    if CONVERT_PLACEHOLDER in requirement.files:
+        return requirement.files.replace(CONVERT_PLACEHOLDER, "<convert results>")
+    if requirement.from_convert_job and not requirement.files:
+        if requirement.kind == "folder":
+            return "<convert input>/<split>"
+        return "<convert results>/<split> (its .pkl files)"
+    return requirement.files or "(the dataset itself)"
+
+
+def only_from_convert_job(requirement: DataRequirement) -> bool:
     """Rows a plain dataset folder cannot fill: the convert job's own outputs."""
     if CONVERT_PLACEHOLDER in requirement.files:
         return True
@@ -244,7 +253,7 @@ def _only_from_convert_job(requirement: DataRequirement) -> bool:
 
 
 def _from_dataset(requirement: DataRequirement, dataset: Dataset) -> tuple[Any, str]:
-    if _only_from_convert_job(requirement):
+    if only_from_convert_job(requirement):
         return None, _CHOOSE_CONVERT_JOB
     value = _join(dataset.path, requirement.files)
     return ([value] if requirement.is_list else value), ""
@@ -287,7 +296,7 @@ def resolve_row(
     else:
         if needs_job and convert_job is None:
             notes.append(_CHOOSE_CONVERT_JOB)
-        if not _only_from_convert_job(requirement):
+        if not only_from_convert_job(requirement):
             roles = " or ".join(SOURCE_ROLES.get(requirement.source, (requirement.source,)))
             notes.append(f"no {roles} dataset registered on this host")
     template_value = get_path(template, requirement.spec_key)

@@ -201,6 +201,19 @@ def format_seconds(seconds: float | None) -> str:
     return f"{days}d {text}" if days else text
 
 
+def format_kpi(value: Any) -> str:
+    """A KPI value as a user reads it: 4 significant digits for numbers, text as it is."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.4g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
+    return str(value)
+
+
 def describe_progress(
     progress: JobProgress | None, status: JobStatus | None = None, *, with_step: bool = True
 ) -> str:

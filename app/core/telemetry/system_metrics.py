@@ -186,7 +186,7 @@ class MetricsSampler:
         elif not self.job.gpus:
             self.gpu_note = "This job uses no GPU."
         if not self.cpu_percent:
-            self.container_note = "Sampled only while the job runs."
+            self.container_note = "Container CPU and memory are sampled while the job runs."
 
     def snapshot(self) -> MetricsSnapshot:
         """Copies of the series sampled so far."""

@@ -30,9 +30,9 @@ def compact_duration(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{sign}{days}d{hours}h"
+        return f"{sign}{days}d{hours}h" if hours else f"{sign}{days}d"
     if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
+        return f"{sign}{hours}h{minutes:02d}m" if minutes else f"{sign}{hours}h"
     if minutes:
         return f"{sign}{minutes}m{secs:02d}s" if secs else f"{sign}{minutes}m"
     if whole == 0 and 0 < abs(seconds) < 1:
@@ -48,11 +48,27 @@ class StepAxis(pg.AxisItem):
         return [compact_number(value * scale) for value in values]
 
 
+TIME_SPACINGS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+                 86400, 172800, 432000, 864000)
+PIXELS_PER_TICK = 90
+
+
 class DurationAxis(pg.AxisItem):
-    """Seconds since the run's first point, as durations."""
+    """Seconds since the run's first point, as durations, with ticks on round times (30s, 5m, 1h)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        """Major ticks every 1, 2, 5, 10, 15, 30 s, 1, 2, 5 ... min, 1, 2, 3, 6, 12 h or days."""
+        span = maxVal - minVal
+        if span < 4 * TIME_SPACINGS[0] or size <= 0:
+            return list(super().tickSpacing(minVal, maxVal, size))
+        wanted = span / max(2.0, size / PIXELS_PER_TICK)
+        major = next((step for step in TIME_SPACINGS if step >= wanted), TIME_SPACINGS[-1])
+        return [(float(major), 0.0)]
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         """Tick labels."""
+        if spacing * scale < 1:
+            return [f"{value * scale:.{2 if spacing * scale < 0.1 else 1}f}s" for value in values]
         return [compact_duration(value * scale) for value in values]
 
 

@@ -26,12 +26,14 @@ from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QToolBut
 from app.core.telemetry.job_monitor import SeriesData
 from app.core.telemetry.smoothing import DEFAULT_SMOOTHING_WEIGHT, XAxis, nice_domain, smooth_ema, x_values
 from app.ui.monitor.axes import AXIS_TITLES, ValueAxis, compact_duration, make_axis, style_axis
+from app.ui.monitor.incremental import IncrementalSmoother
 
 FloatArray = npt.NDArray[np.float64]
 RAW_ALPHA = 0.28
 MARKER_LIMIT = 40
 X_PADDING = 0.02
 CHART_MIN_HEIGHT = 250
+DENSE_POINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class _Run:
     x: FloatArray
     y: FloatArray
     smoothed: FloatArray
+    smoother: IncrementalSmoother
 
 
 def _curve(width: float, z: int) -> pg.PlotDataItem:
@@ -138,6 +141,9 @@ class ScalarChart(QFrame):
             axisItems={"bottom": make_axis(self.settings.x_axis), "left": ValueAxis(orientation="left")},
         )
         item = self.plot.getPlotItem()
+        # The plot item hands its own modes to every curve added to it, so they are set here.
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
         item.hideButtons()
         item.showGrid(x=True, y=True, alpha=0.12)
         item.setMenuEnabled(True)
@@ -197,7 +203,9 @@ class ScalarChart(QFrame):
             self.plot.addItem(raw)
             self.plot.addItem(smooth)
             empty = np.empty(0)
-            run = self._runs[job_id] = _Run(label, colour, data, raw, smooth, empty, empty, empty)
+            run = self._runs[job_id] = _Run(
+                label, colour, data, raw, smooth, empty, empty, empty, IncrementalSmoother()
+            )
         run.label, run.colour, run.data = label, colour, data
 
     def remove_run(self, job_id: str) -> None:
@@ -228,12 +236,13 @@ class ScalarChart(QFrame):
             data = run.data
             run.x = x_values(data.steps, data.wall_times, self.settings.x_axis)
             run.y = np.asarray(data.values, dtype=np.float64)
-            run.smoothed = smooth_ema(run.y, weight) if weight > 0 else run.y
+            run.smoothed = run.smoother.smooth(run.y, weight)
             colour = QColor(run.colour)
             faint = QColor(colour)
             faint.setAlphaF(RAW_ALPHA)
             run.raw.setPen(pg.mkPen(faint, width=1.0))
-            run.smooth.setPen(pg.mkPen(colour, width=1.8))
+            # Qt draws 1-pixel lines on a fast path; wider ones cost several times more per point.
+            run.smooth.setPen(pg.mkPen(colour, width=1.8 if run.y.size <= DENSE_POINTS else 1.0))
             markers = run.y.size <= MARKER_LIMIT
             run.smooth.setSymbol("o" if markers else None)
             run.smooth.setSymbolSize(5)

@@ -37,11 +37,13 @@ from app.core.telemetry.smoothing import XAxis
 from app.ui.monitor.chart import ChartSettings, ScalarChart, with_settings
 
 REPAINT_INTERVAL_MS = 40
+NEW_CHARTS_PER_REPAINT = 4
 CARD_TARGET_WIDTH = 440
 CARD_HEIGHT = 270
 SMOOTHING_MAX = 0.999
 X_AXIS_CHOICES = (("Step", XAxis.STEP), ("Relative", XAxis.RELATIVE), ("Wall", XAxis.WALL))
 _GROUP_SEPARATORS = re.compile(r"[_\-@.]")
+_DIGITS = re.compile(r"(\d+)")
 
 
 OTHER_GROUP = "other"
@@ -55,6 +57,12 @@ def tag_prefix(tag: str) -> str:
     return _GROUP_SEPARATORS.split(tag, 1)[0] or tag
 
 
+def natural_key(text: str) -> list[tuple[int, int, str]]:
+    """Sort key that orders numbers by value, as TensorBoard sorts tags (`loss_2` before `loss_10`)."""
+    parts = [part for part in _DIGITS.split(text) if part]
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in parts]
+
+
 def group_tags(tags: list[str]) -> dict[str, list[str]]:
     """Tags by group, groups in display order: a '/' prefix is always a group; a flat prefix is one
     when at least two tags share it, and the lone flat tags (`epoch`, `lr-SGD`) close the list as "other"."""
@@ -62,11 +70,11 @@ def group_tags(tags: list[str]) -> dict[str, list[str]]:
     for tag in tags:
         counts[tag_prefix(tag)] = counts.get(tag_prefix(tag), 0) + 1
     groups: dict[str, list[str]] = {}
-    for tag in sorted(tags):
+    for tag in sorted(tags, key=natural_key):
         prefix = tag_prefix(tag)
         name = prefix if "/" in tag or counts[prefix] > 1 else OTHER_GROUP
         groups.setdefault(name, []).append(tag)
-    order = sorted(groups, key=lambda name: (name == OTHER_GROUP, name.lower()))
+    order = sorted(groups, key=lambda name: (name == OTHER_GROUP, natural_key(name)))
     return {name: groups[name] for name in order}
 
 
@@ -334,21 +342,36 @@ class ScalarChartsView(QWidget):
 
     def _schedule(self) -> None:
         if not self.repaint_timer.isActive():
-            self.repaint_timer.start()
+            self.repaint_timer.start(REPAINT_INTERVAL_MS)
 
     def flush(self) -> None:
-        """Repaint what changed now (the timer calls this; tests may too)."""
+        """Repaint what changed now (the timer calls this; tests may too).
+
+        New charts are built a few per repaint (a chart costs tens of milliseconds to build), so a
+        run with many tags fills the view progressively while the window stays responsive.
+        """
         self.repaint_timer.stop()
         dirty, self._dirty = self._dirty, set()
-        for tag in sorted(dirty):
+        built = 0
+        for tag in sorted(dirty, key=lambda name: (name not in self.charts, name)):
+            if tag not in self.charts and self._holders(tag):
+                if built >= NEW_CHARTS_PER_REPAINT:
+                    self._dirty.add(tag)
+                    continue
+                built += 1
             self._redraw(tag)
         if self._layout_dirty:
             self._layout_dirty = False
             self._relayout()
         self.repaint_count += 1
+        if self._dirty:
+            self.repaint_timer.start(0)
+
+    def _holders(self, tag: str) -> list[str]:
+        return [job_id for job_id in self._runs if tag in self._data.get(job_id, {})]
 
     def _redraw(self, tag: str) -> None:
-        holders = [job_id for job_id in self._runs if tag in self._data.get(job_id, {})]
+        holders = self._holders(tag)
         chart = self.charts.get(tag)
         if not holders:
             if chart is not None:
@@ -385,6 +408,10 @@ class ScalarChartsView(QWidget):
             if name not in by_group:
                 group = self.groups.pop(name)
                 group.place([], 1)
+                for chart in self.charts.values():
+                    if chart.parent() is group.body:  # keep the charts a filter hides
+                        chart.setParent(self.canvas)
+                        chart.hide()
                 group.setParent(None)
                 group.deleteLater()
         for position, name in enumerate(by_group):
@@ -395,6 +422,7 @@ class ScalarChartsView(QWidget):
             self.canvas_layout.insertWidget(position, group)
             group.place(by_group[name], self._columns)
             group.setVisible(True)
+        self.groups = {name: self.groups[name] for name in by_group}
         self._update_empty_label()
 
     def _update_empty_label(self) -> None:

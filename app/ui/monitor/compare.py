@@ -13,6 +13,7 @@ from app.core.jobs.model import Job
 
 JOB_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SWATCH = 12
+MAX_VISIBLE_RUNS = 8
 
 
 def run_title(job: Job) -> str:
@@ -61,7 +62,7 @@ class RunList(QWidget):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.itemChanged.connect(self._on_item_changed)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.list)
         self._colours: dict[str, str] = {}
         self._primary: str | None = None
 
@@ -87,6 +88,13 @@ class RunList(QWidget):
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._paint_swatches()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as the runs (up to MAX_VISIBLE_RUNS, then it scrolls)."""
+        rows = min(max(self.list.count(), 1), MAX_VISIBLE_RUNS)
+        row_height = self.list.sizeHintForRow(0) if self.list.count() else 40
+        self.list.setFixedHeight(rows * row_height + 2 * self.list.frameWidth() + 2)
 
     def set_colours(self, colours: dict[str, str]) -> None:
         """The colour each shown run is drawn in."""

@@ -142,7 +142,7 @@ class JobMonitorPanel(QWidget):
         column.setSpacing(6)
         self.run_list = RunList(sidebar)
         self.run_list.run_toggled.connect(self._on_run_toggled)
-        column.addWidget(self.run_list, 1)
+        column.addWidget(self.run_list)
         caption = QLabel("KPIs", sidebar)
         caption.setObjectName("SectionCaption")
         column.addWidget(caption)
@@ -153,6 +153,7 @@ class JobMonitorPanel(QWidget):
         self.problems_label.setWordWrap(True)
         self.problems_label.hide()
         column.addWidget(self.problems_label)
+        column.addStretch(1)
         return sidebar
 
     # -- runs --------------------------------------------------------------------------------------
@@ -323,11 +324,10 @@ class JobMonitorPanel(QWidget):
         self._sampling = False
         if self._closed:
             return
+        self.metrics_view.set_origin(self.job.started_at)
         self.metrics_view.show_snapshot(snapshot)
-        running = self.job.status is JobStatus.RUNNING
-        note = "" if running else "GPU and container figures are sampled while the job runs."
-        self.metrics_view.set_note(note)
-        if running:
+        self.metrics_view.set_note("")
+        if self.job.status is JobStatus.RUNNING:
             self._metrics_timer.start()
 
     def _on_sample_failed(self, message: str) -> None:

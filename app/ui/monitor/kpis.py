@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from app.core.telemetry.job_monitor import format_kpi
 from app.core.telemetry.status import KpiSnapshot
 
 COLUMNS = ("Metric", "Value", "Epoch")
 ROW_HEIGHT = 24
 MAX_VISIBLE_ROWS = 12
-
-
-def format_kpi(value: Any) -> str:
-    """A KPI value as a user reads it: 4 significant digits for numbers, text as it is."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        return f"{value:.4g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
-    return str(value)
 
 
 class KpiTable(QTableWidget):

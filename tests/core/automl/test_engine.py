@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,11 +30,15 @@ def pose() -> Skill:
     return load_banks([REPO / "skills"]).skill("tao-train-pose-classification")
 
 
-def _engine(pose: Skill, database: Path, name: str, **settings: object) -> StudyEngine:
+def _engine(pose: Skill, database: Path, name: str, **settings: Any) -> StudyEngine:
     space = build_search_space(pose)
     search_only(space, ["train.optim.lr", "model.dropout"])
     return StudyEngine(
-        name, space, EngineSettings(**settings), open_storage(database), default_spec(pose, "train")  # type: ignore[arg-type]
+        name,
+        space,
+        EngineSettings(**settings),
+        open_storage(database),
+        default_spec(pose, "train"),
     )
 
 
@@ -71,7 +76,9 @@ def test_a_resumed_study_does_not_draw_the_same_values_again(pose: Skill, tmp_pa
 
 
 def test_median_pruning_and_states_are_recorded(pose: Skill, tmp_path: Path) -> None:
-    engine = _engine(pose, tmp_path / "db.sqlite3", "s4", algorithm="random", pruner="median", startup_trials=2)
+    engine = _engine(
+        pose, tmp_path / "db.sqlite3", "s4", algorithm="random", pruner="median", startup_trials=2
+    )
     for curve in ([1.0, 0.8, 0.6], [1.1, 0.9, 0.7]):
         proposal = engine.propose()
         for step, value in enumerate(curve):
@@ -95,3 +102,16 @@ def test_gaussian_process_says_what_it_needs() -> None:
     if problem:
         assert "torch" in problem or "scipy" in problem
     assert algorithm_problem("bohb") is not None and "choose from" in str(algorithm_problem("bohb"))
+
+
+@pytest.mark.parametrize("pruner", ["successive_halving", "hyperband", "none"])
+def test_every_pruner_takes_reports(pose: Skill, tmp_path: Path, pruner: str) -> None:
+    engine = _engine(pose, tmp_path / "db.sqlite3", f"p-{pruner}", algorithm="random", pruner=pruner)
+    for curve in ([1.0, 0.8, 0.6, 0.5], [1.1, 0.9, 0.7, 0.6], [0.9, 0.7, 0.5, 0.4]):
+        proposal = engine.propose()
+        for step, value in enumerate(curve):
+            engine.report(proposal.number, step, value)
+        engine.complete(proposal.number, curve[-1])
+    poor = engine.propose()
+    decisions = [engine.report(poor.number, step, 9.0) for step in range(4)]
+    assert any(decisions) == (pruner != "none"), decisions

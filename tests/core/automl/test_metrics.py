@@ -14,8 +14,9 @@ from tests.infra.tfevents_writer import write_simple_scalars
 
 def _status_line(message: str, kpi: dict[str, float] | None = None, epoch: int | None = None) -> str:
     data: dict[str, object] = {} if epoch is None else {"epoch": epoch, "max_epoch": 2}
-    data.update({"date": "6/19/2026", "time": "14:3:7", "status": "RUNNING", "verbosity": "INFO",
-                 "message": message})
+    data.update(
+        {"date": "6/19/2026", "time": "14:3:7", "status": "RUNNING", "verbosity": "INFO", "message": message}
+    )
     if kpi is not None:
         data["kpi"] = kpi
     return json.dumps(data) + "\n"
@@ -48,8 +49,9 @@ def test_status_kpis_give_one_value_per_validation_despite_sticky_blocks(tmp_pat
 def test_scalars_win_when_they_hold_the_metric(tmp_path: Path) -> None:
     task = tmp_path / "train"
     events = task / "lightning_logs" / "version_1"
-    write_simple_scalars(events, [("train_loss_step", s, 1.0) for s in range(5)]
-                         + [("val_mAP", 7, 0.1), ("val_mAP", 15, 0.25)])
+    write_simple_scalars(
+        events, [("train_loss_step", s, 1.0) for s in range(5)] + [("val_mAP", 7, 0.1), ("val_mAP", 15, 0.25)]
+    )
     reader = TrialMetricReader(LocalFiles(), str(task), "val_mAP")
     points = reader.poll()
     assert [(p.step, p.value) for p in points] == [(0, pytest.approx(0.1)), (1, pytest.approx(0.25))]
@@ -61,7 +63,9 @@ def test_scalars_win_when_they_hold_the_metric(tmp_path: Path) -> None:
 def test_a_metric_that_never_shows_up_lists_what_was_seen(tmp_path: Path) -> None:
     task = tmp_path / "train"
     task.mkdir()
-    (task / "status.json").write_text(_status_line("Eval metrics generated.", {"val_loss": 0.5, "val_acc": 0.8}))
+    (task / "status.json").write_text(
+        _status_line("Eval metrics generated.", {"val_loss": 0.5, "val_acc": 0.8})
+    )
     reader = TrialMetricReader(LocalFiles(), str(task), "val_losss")
     assert reader.poll() == [] and reader.last is None
     assert reader.names_seen() == ["val_acc", "val_loss"]

@@ -37,9 +37,18 @@ class FakeJobs:
         if self.launch_error:
             raise LaunchError(self.launch_error)
         job_id = new_job_id("train")
-        job = Job(id=job_id, skill=request.skill, action="train", host=request.host,
-                  spec_yaml=request.spec.to_yaml(), job_dir=str(self.root / job_id), gpus=list(request.gpus),
-                  study_id=request.study_id, status=JobStatus.RUNNING, started_at=time.time())
+        job = Job(
+            id=job_id,
+            skill=request.skill,
+            action="train",
+            host=request.host,
+            spec_yaml=request.spec.to_yaml(),
+            job_dir=str(self.root / job_id),
+            gpus=list(request.gpus),
+            study_id=request.study_id,
+            status=JobStatus.RUNNING,
+            started_at=time.time(),
+        )
         return self.store.add(job)
 
     def refresh(self, job_id: str) -> Job:
@@ -61,6 +70,11 @@ class FakeJobs:
         lines = [json.dumps({"epoch": e, "status": "RUNNING", "kpi": {key: v}}) for e, v in enumerate(values)]
         (folder / "status.json").write_text("\n".join(lines) + "\n")
         self.store.update(job_id, status=JobStatus.COMPLETED, exit_code=0, finished_at=time.time())
+
+    def fail(self, job_id: str, hint: str) -> None:
+        self.store.update(
+            job_id, status=JobStatus.FAILED, exit_code=1, error_hint=hint, finished_at=time.time()
+        )
 
 
 @pytest.fixture
@@ -95,8 +109,15 @@ def _running_gpus(jobs: FakeJobs) -> list[list[int]]:
 
 def test_trials_take_disjoint_gpu_groups_and_skip_busy_gpus(setup: Any) -> None:
     jobs, studies = setup
-    other = jobs.launch(LaunchRequest("s", "train", "local", default_spec(jobs.bank.skill(
-        "tao-train-pose-classification"), "train"), gpus=[1]))
+    other = jobs.launch(
+        LaunchRequest(
+            "s",
+            "train",
+            "local",
+            default_spec(jobs.bank.skill("tao-train-pose-classification"), "train"),
+            gpus=[1],
+        )
+    )
     scheduler = _scheduler(jobs, studies, _config(jobs, gpus=[0, 1, 2, 3], gpus_per_trial=2))
     assert scheduler.step().launched == [0]
     assert _running_gpus(jobs) == [[2, 3]], "GPU 1 is used by another job"
@@ -119,7 +140,8 @@ def test_cpu_host_runs_the_configured_number_in_parallel_then_finishes(setup: An
     scheduler.step()
     assert scheduler.record.state is StudyState.FINISHED
     snapshot = read_snapshot(studies, scheduler.study_id)
-    assert snapshot.best is not None and snapshot.best.value == 0.3 and snapshot.baseline.value == 0.9
+    assert snapshot.best is not None and snapshot.best.value == 0.3
+    assert snapshot.baseline is not None and snapshot.baseline.value == 0.9
 
 
 def test_pause_resume_stop_and_cancel(setup: Any) -> None:
@@ -179,7 +201,9 @@ def test_a_metric_that_never_appears_fails_the_study(setup: Any) -> None:
     assert "never reported 'val_losss'" in scheduler.record.message and "val_loss" in scheduler.record.message
 
 
-def test_after_a_crash_running_trials_keep_their_jobs_and_unlaunched_ones_are_queued_again(setup: Any) -> None:
+def test_after_a_crash_running_trials_keep_their_jobs_and_unlaunched_ones_are_queued_again(
+    setup: Any,
+) -> None:
     jobs, studies = setup
     crashed = _scheduler(jobs, studies, _config(jobs, parallel=2, trials=6))
     crashed.step()
@@ -191,7 +215,7 @@ def test_after_a_crash_running_trials_keep_their_jobs_and_unlaunched_ones_are_qu
     never_launched = engine.propose()  # the app died before its job was created
     studies.update(crashed.study_id, heartbeat_at=time.time() - 3600)
 
-    restarted = StudyScheduler(jobs, studies, crashed.study_id, poll_seconds=0)  # type: ignore[arg-type]
+    restarted = StudyScheduler(jobs, studies, crashed.study_id, poll_seconds=0)
     restarted.open()
     assert {n: t.job_id for n, t in restarted.running.items()} == {**kept, linked_later.number: orphan.id}
     trials = read_snapshot(studies, crashed.study_id).trials
@@ -202,3 +226,50 @@ def test_after_a_crash_running_trials_keep_their_jobs_and_unlaunched_ones_are_qu
     assert sorted(report.finished) == sorted([*kept, linked_later.number])
     relaunched = read_snapshot(studies, crashed.study_id).trials[report.launched[0]]
     assert relaunched.params == never_launched.values, "the interrupted trial's values run now, once"
+
+
+def test_a_failing_baseline_stops_the_study_and_says_why(setup: Any) -> None:
+    jobs, studies = setup
+    scheduler = _scheduler(jobs, studies, _config(jobs, parallel=2))
+    scheduler.step()
+    jobs.fail(scheduler.running[0].job_id, "File system error: dataset.train_dataset.data_path not found")
+    scheduler.step()
+    assert scheduler.record.state is StudyState.STOPPING, "no new trial; the running one may finish"
+    jobs.finish(scheduler.running[1].job_id, [0.5])
+    scheduler.step()
+    assert scheduler.record.state is StudyState.FAILED
+    assert "baseline" in scheduler.record.message and "data_path not found" in scheduler.record.message
+    assert read_snapshot(studies, scheduler.study_id).counts == {
+        "waiting": 0,
+        "running": 0,
+        "complete": 1,
+        "pruned": 0,
+        "failed": 1,
+    }
+
+
+def test_grid_search_runs_each_point_once(setup: Any) -> None:
+    jobs, studies = setup
+    config = _config(jobs, algorithm="grid", grid_points=3, trials=10, baseline=False, parallel=3)
+    created = create_study(jobs, studies, config)  # type: ignore[arg-type]
+    assert created.notes == ["the grid has 3 configurations; trials reduced from 10"]
+    scheduler = StudyScheduler(jobs, studies, created.record.id, poll_seconds=0)  # type: ignore[arg-type]
+    scheduler.open()
+    assert len(scheduler.step().launched) == 3
+    for trial in list(scheduler.running.values()):
+        jobs.finish(trial.job_id, [0.5])
+    scheduler.step()
+    assert scheduler.record.state is StudyState.FINISHED
+    values = sorted(t.params["train.optim.lr"] for t in read_snapshot(studies, scheduler.study_id).trials)
+    assert values == pytest.approx([1e-3, 10**-1.5, 1.0], rel=1e-3)
+
+
+def test_each_skill_optimises_its_own_metric(setup: Any) -> None:
+    jobs, _ = setup
+    for name, metric in (
+        ("tao-train-pose-classification", ("val_loss", "minimize")),
+        ("tao-train-sparse4d", ("val_mAP", "maximize")),
+    ):
+        skill = jobs.bank.skill(name)
+        config = default_config(skill, "local", default_spec(skill, "train"))
+        assert (config.metric, config.direction) == metric

@@ -6,6 +6,7 @@ import copy
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,11 +43,13 @@ def _toy(tmp_path: Path, disabled: tuple[str, ...] = (), **changes: dict[str, ob
     return load_banks([tmp_path]).skill("tao-train-toy")
 
 
-def _draws(skill: Skill, space: SearchSpace, algorithm: str, count: int) -> list[dict[str, object]]:
+def _draws(skill: Skill, space: SearchSpace, algorithm: str, count: int) -> list[dict[str, Any]]:
     settings = EngineSettings(algorithm=algorithm, pruner="none", seed=3, startup_trials=count)
     import optuna
 
-    engine = StudyEngine("t", space, settings, optuna.storages.InMemoryStorage(), default_spec(skill, "train"))
+    engine = StudyEngine(
+        "t", space, settings, optuna.storages.InMemoryStorage(), default_spec(skill, "train")
+    )
     draws = []
     for _ in range(count):
         proposal = engine.propose()
@@ -75,7 +78,9 @@ def test_pose_space_is_the_schemas_default_parameters(pose: Skill) -> None:
 
 
 def test_open_bounds_use_the_default_value_and_stay_inside_the_schema(pose: Skill) -> None:
-    field = pose.action("train").root.find("train.optim.momentum")
+    root = pose.action("train").root
+    field = root.find("train.optim.momentum") if root is not None else None
+    assert field is not None
     low, high, log = default_range(field, 0.9)
     assert (low, high, log) == (pytest.approx(0.009), 1.0, True), "fractions stay at or below 1"
     assert default_range(field, 5.0) == (pytest.approx(0.05), 50.0, True)
@@ -111,7 +116,9 @@ def test_edits_narrow_and_widen_within_the_schema_and_refuse_the_rest(pose: Skil
     problems = raised.value.problems
     assert "model.dropout: 1.5 is above the schema's maximum 1" in problems
     assert "train.optim.lr: a log scale needs a lower end above 0, got 0" in problems
-    assert any(p.startswith("train.optim.patience: an integer range needs whole-number ends") for p in problems)
+    assert any(
+        p.startswith("train.optim.patience: an integer range needs whole-number ends") for p in problems
+    )
     assert "train.optim.momentum: the lower end (0.9) must be below the upper end (0.1)" in problems
     assert any(p.startswith("train.gpu_ids: not an AutoML parameter") for p in problems)
     assert any("must be numbers" in p for p in problems)
@@ -147,7 +154,7 @@ def test_math_cond_with_a_constant_narrows_the_range_or_is_refused(tmp_path: Pat
     skill = _toy(tmp_path, lr={"math_cond": "> 0.5"})
     space = build_search_space(skill)
     draws = _draws(skill, space, "random", 40)
-    assert min(d["train.lr"] for d in draws) > 0.5  # type: ignore[operator]
+    assert min(d["train.lr"] for d in draws) > 0.5
     with pytest.raises(SearchSpaceError, match=r"requires > 0.5, which no value in \[0.1, 0.3\] meets"):
         apply_edit(space, "train.lr=0.1:0.3")
 

@@ -28,8 +28,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 def _record() -> StudyRecord:
     skill = load_banks([REPO / "skills"]).skill("tao-train-pose-classification")
-    config = StudyConfig(skill=skill.name, host="local", spec_yaml="train: {}\n", space=build_search_space(skill),
-                         metric="val_loss", gpus=[0, 1, 2], gpus_per_trial=2, name="lr sweep")
+    config = StudyConfig(
+        skill=skill.name,
+        host="local",
+        spec_yaml="train: {}\n",
+        space=build_search_space(skill),
+        metric="val_loss",
+        gpus=[0, 1, 2],
+        gpus_per_trial=2,
+        name="lr sweep",
+    )
     return StudyRecord(id=new_study_id(skill.name), config=config)
 
 
@@ -37,8 +45,10 @@ def test_version_1_database_gains_the_study_table_and_keeps_its_jobs(tmp_path: P
     path = tmp_path / "taodesk.sqlite3"
     old = sqlite3.connect(path)
     old.executescript(f"BEGIN; {_MIGRATIONS[1]}; PRAGMA user_version = 1; COMMIT;")
-    old.execute("INSERT INTO jobs (id, skill, action, host, spec_yaml, job_dir, status, created_at) "
-                "VALUES ('j1', 's', 'train', 'local', '', '/w/j1', 'completed', 1.0)")
+    old.execute(
+        "INSERT INTO jobs (id, skill, action, host, spec_yaml, job_dir, status, created_at) "
+        "VALUES ('j1', 's', 'train', 'local', '', '/w/j1', 'completed', 1.0)"
+    )
     old.commit()
     old.close()
     store = JobStore(path)
@@ -72,7 +82,9 @@ def test_a_killed_owner_on_this_machine_is_replaced_at_once(tmp_path: Path) -> N
     store = JobStore(tmp_path / "db.sqlite3")
     studies = StudyStore(store)
     record = studies.add(_record())
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     dead = owner_name().split(":")[0] + f":{int(child.stdout)}:dead"
     assert studies.claim(record.id, dead)
     assert not studies.get(record.id).owner_alive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,6 @@ def sparse4d(bank: SkillBank) -> Skill:
 @pytest.fixture
 def local() -> Iterator[LocalHostSession]:
     """This computer as the host 'local'."""
-    session = LocalHostSession(HostConfig(name="local", workspace="/tmp"))
+    session = LocalHostSession(HostConfig(name="local", workspace=tempfile.gettempdir()))
     yield session
     session.close()

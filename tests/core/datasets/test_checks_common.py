@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,36 +29,57 @@ def data(tmp_path: Path) -> PoseDataset:
     return small_pose_dataset(tmp_path / "pose")
 
 
-def _train(pose: Skill, session: LocalHostSession, data: PoseDataset, extra: list[str] | None = None,
-           options: PreflightOptions = NO_GPU_CHECK, with_dataset: bool = True) -> PreflightReport:
+def _train(
+    pose: Skill,
+    session: LocalHostSession,
+    data: PoseDataset,
+    extra: list[str] | None = None,
+    options: PreflightOptions = NO_GPU_CHECK,
+    with_dataset: bool = True,
+) -> PreflightReport:
     spec = render_spec(pose, "train", overrides=pose_spec_overrides(data) + (extra or []))
     datasets = [train_dataset(data.folder, host=session.name)] if with_dataset else []
     return run_preflight(pose, "train", spec, session, datasets=datasets, options=options)
 
 
-def test_missing_mandatory_rows_say_how_to_fill_them(pose: Skill, local: LocalHostSession, data: PoseDataset) -> None:
+def test_missing_mandatory_rows_say_how_to_fill_them(
+    pose: Skill, local: LocalHostSession, data: PoseDataset
+) -> None:
     report = _train(pose, local, data, with_dataset=False)
     missing = {f.spec_key: f for f in report.errors if f.check == "mandatory"}
-    assert set(missing) == {"dataset.train_dataset.data_path", "dataset.train_dataset.label_path",
-                            "dataset.val_dataset.data_path", "dataset.val_dataset.label_path"}
-    assert "taodesk datasets add NAME --host local --role train" in missing["dataset.val_dataset.data_path"].fix
+    assert set(missing) == {
+        "dataset.train_dataset.data_path",
+        "dataset.train_dataset.label_path",
+        "dataset.val_dataset.data_path",
+        "dataset.val_dataset.label_path",
+    }
+    assert (
+        "taodesk datasets add NAME --host local --role train" in missing["dataset.val_dataset.data_path"].fix
+    )
 
 
-def test_typed_paths_relative_missing_or_of_the_wrong_kind(pose: Skill, local: LocalHostSession,
-                                                           data: PoseDataset) -> None:
-    report = _train(pose, local, data, extra=[
-        "dataset.train_dataset.data_path=pose/train_data.npy",
-        f"dataset.val_dataset.data_path={data.folder}/nothing.npy",
-        f"dataset.val_dataset.label_path={data.folder}",
-    ])
+def test_typed_paths_relative_missing_or_of_the_wrong_kind(
+    pose: Skill, local: LocalHostSession, data: PoseDataset
+) -> None:
+    report = _train(
+        pose,
+        local,
+        data,
+        extra=[
+            "dataset.train_dataset.data_path=pose/train_data.npy",
+            f"dataset.val_dataset.data_path={data.folder}/nothing.npy",
+            f"dataset.val_dataset.label_path={data.folder}",
+        ],
+    )
     messages = {f.spec_key: f.message for f in report.errors}
     assert "is a relative path" in messages["dataset.train_dataset.data_path"]
     assert "does not exist on host 'local'" in messages["dataset.val_dataset.data_path"]
     assert "should be a file but is a folder" in messages["dataset.val_dataset.label_path"]
 
 
-def test_permissions_for_the_uid_the_container_runs_as(pose: Skill, local: LocalHostSession, data: PoseDataset,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_permissions_for_the_uid_the_container_runs_as(
+    pose: Skill, local: LocalHostSession, data: PoseDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(LocalHostSession, "uid_gid", lambda self: (4242, 4242))
     os.chmod(data.data_path("train"), 0o600)
     locked = data.folder.parent / "locked"
@@ -68,16 +90,24 @@ def test_permissions_for_the_uid_the_container_runs_as(pose: Skill, local: Local
     os.chmod(hidden, 0o644)
     report = _train(pose, local, data, extra=[f"dataset.val_dataset.data_path={hidden}"])
     messages = {f.spec_key: f for f in report.errors}
-    assert "not readable by 4242:4242, the user the job runs as" in messages["dataset.train_dataset.data_path"].message
+    assert (
+        "not readable by 4242:4242, the user the job runs as"
+        in messages["dataset.train_dataset.data_path"].message
+    )
     assert "chmod o+r" in messages["dataset.train_dataset.data_path"].fix
-    assert f"the folder {locked} cannot be entered by 4242:4242" in messages["dataset.val_dataset.data_path"].message
+    assert (
+        f"the folder {locked} cannot be entered by 4242:4242"
+        in messages["dataset.val_dataset.data_path"].message
+    )
 
 
 class _RemoteView(LocalHostSession):
     """This machine's files seen as an SSH host that lacks one folder (unit-test stand-in for a remote)."""
 
     def __init__(self, hidden: Path) -> None:
-        super().__init__(HostConfig(name="lab", kind="ssh", ssh_host="lab.example", workspace="/tmp"))
+        super().__init__(
+            HostConfig(name="lab", kind="ssh", ssh_host="lab.example", workspace=tempfile.gettempdir())
+        )
         self.hidden = str(hidden)
 
     def stat(self, path: HostPath) -> FileStat | None:
@@ -93,8 +123,12 @@ def test_a_path_only_on_this_computer_is_flagged_on_a_remote_host(pose: Skill, d
 
 
 def test_spec_rules_and_gpu_id_mismatch(pose: Skill, local: LocalHostSession, data: PoseDataset) -> None:
-    report = _train(pose, local, data, extra=["train.num_epochs=3", "train.validation_interval=5",
-                                              "train.num_gpus=2", "train.gpu_ids=[0]"])
+    report = _train(
+        pose,
+        local,
+        data,
+        extra=["train.num_epochs=3", "train.validation_interval=5", "train.num_gpus=2", "train.gpu_ids=[0]"],
+    )
     rule = next(f for f in report.errors if f.spec_key == "train.validation_interval")
     assert "must not exceed the number of epochs" in rule.message
     ids = next(f for f in report.warnings if f.spec_key == "train.gpu_ids")
@@ -107,17 +141,21 @@ def _inventory(*memories: int) -> GpuInventory:
     return GpuInventory(gpus, "" if gpus else "No NVIDIA GPUs found on 'local': CPU work only")
 
 
-def test_gpus_on_the_host_and_minimum_hardware(pose: Skill, sparse4d: Skill, local: LocalHostSession,
-                                               data: PoseDataset, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gpus_on_the_host_and_minimum_hardware(
+    pose: Skill, sparse4d: Skill, local: LocalHostSession, data: PoseDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(checks_common, "list_gpus", lambda session: _inventory(4096))
-    report = _train(pose, local, data, extra=["train.num_gpus=2", "train.gpu_ids=[0, 1]"],
-                    options=PreflightOptions())
+    report = _train(
+        pose, local, data, extra=["train.num_gpus=2", "train.gpu_ids=[0, 1]"], options=PreflightOptions()
+    )
     too_many = next(f for f in report.errors if f.check == "gpus")
     assert "asks for 2 GPUs; host 'local' has 1" in too_many.message and too_many.fix_value == 1
     assert any(f.check == "hardware" and "less than 8 GB" in f.message for f in report.warnings)
     chosen = _train(pose, local, data, options=PreflightOptions(gpus=[3]))
     assert any("GPU(s) 3 are not on host 'local' (it has: 0)" in f.message for f in chosen.errors)
-    sparse = run_preflight(sparse4d, "train", render_spec(sparse4d, "train"), local, options=PreflightOptions())
+    sparse = run_preflight(
+        sparse4d, "train", render_spec(sparse4d, "train"), local, options=PreflightOptions()
+    )
     assert any(f.check == "hardware" and "needs at least 2 GPUs" in f.message for f in sparse.warnings)
     monkeypatch.setattr(checks_common, "list_gpus", lambda session: _inventory())
     none = _train(pose, local, data, options=PreflightOptions())
@@ -127,7 +165,9 @@ def test_gpus_on_the_host_and_minimum_hardware(pose: Skill, sparse4d: Skill, loc
     assert none.warnings[0].severity == WARNING and not none.errors
 
 
-def test_the_real_gpu_probe_answers_on_this_machine(pose: Skill, local: LocalHostSession, data: PoseDataset) -> None:
+def test_the_real_gpu_probe_answers_on_this_machine(
+    pose: Skill, local: LocalHostSession, data: PoseDataset
+) -> None:
     from app.core.hosts.gpus import list_gpus
 
     report = _train(pose, local, data, options=PreflightOptions())

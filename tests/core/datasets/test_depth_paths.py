@@ -27,14 +27,18 @@ from tests.infra.preflight_data import converted_scenes, sparse4d_overrides
 
 def test_normalized_reference_only_for_camera_folders() -> None:
     assert normalized_reference("Warehouse_000/Camera_0001") == (
-        "Warehouse_000", "Warehouse_000/depth_maps/Camera_0001.h5")
+        "Warehouse_000",
+        "Warehouse_000/depth_maps/Camera_0001.h5",
+    )
     assert normalized_reference("Warehouse_000/depth_maps/Camera_0001.h5") is None
     assert normalized_reference("Camera_0001") is None
 
 
 def test_plain_pickle_bytes_names_numpy_core_and_reads_back_everywhere() -> None:
-    document = {"infos": [{"m": np.eye(4), "names": np.array(["Person"]), "t": ("a", "b"), "s": np.float32(2)}],
-                "metadata": {"version": "2025"}}
+    document = {
+        "infos": [{"m": np.eye(4), "names": np.array(["Person"]), "t": ("a", "b"), "s": np.float32(2)}],
+        "metadata": {"version": "2025"},
+    }
     data = plain_pickle_bytes(document)
     globals_named = [arg for op, arg, _ in pickletools.genops(data) if op.name in ("GLOBAL", "STACK_GLOBAL")]
     assert "numpy.core.multiarray _reconstruct" in globals_named
@@ -45,8 +49,9 @@ def test_plain_pickle_bytes_names_numpy_core_and_reads_back_everywhere() -> None
         assert list(loaded["infos"][0]["names"]) == ["Person"]
 
 
-def test_preview_then_fix_with_backups_then_preflight_is_clean(sparse4d: Skill, local: LocalHostSession,
-                                                               tmp_path: Path) -> None:
+def test_preview_then_fix_with_backups_then_preflight_is_clean(
+    sparse4d: Skill, local: LocalHostSession, tmp_path: Path
+) -> None:
     converted = converted_scenes(tmp_path, hide_depth_maps=True)
     options = PreflightOptions(check_gpus=False)
     spec = render_spec(sparse4d, "train", overrides=sparse4d_overrides())
@@ -75,8 +80,13 @@ def test_preview_then_fix_with_backups_then_preflight_is_clean(sparse4d: Skill, 
     others = [f for f in before.findings if f.fix_action == NORMALIZE_DEPTH_PATHS and f is not finding]
     assert [f.spec_key for f in others] == ["dataset.val_dataset.ann_file", "dataset.test_dataset.ann_file"]
     for other in others[:1]:  # val and test share the val pickles
-        apply_depth_fix(local, preview_depth_fix(local, other.fix_value["pickles"], other.fix_value["data_root"],
-                                                 max_bytes=64 * MiB), max_bytes=64 * MiB)
+        apply_depth_fix(
+            local,
+            preview_depth_fix(
+                local, other.fix_value["pickles"], other.fix_value["data_root"], max_bytes=64 * MiB
+            ),
+            max_bytes=64 * MiB,
+        )
     after = run_preflight(sparse4d, "train", spec, local, parent=converted.job, options=options)
     assert not [f for f in after.findings if f.check == "sparse4d.depth"], [f.line() for f in after.findings]
     again = preview_depth_fix(local, pickles, finding.fix_value["data_root"], max_bytes=64 * MiB)

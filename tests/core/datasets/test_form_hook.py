@@ -14,14 +14,18 @@ def test_findings_become_field_issues_until_the_field_is_edited(pose: Skill) -> 
     assert not form.has_errors
     seen: list[int] = []
     form.issues_changed.connect(lambda issues: seen.append(len(issues)))
-    issues = findings_to_issues([
-        Finding(ERROR, "dataset.batch_size", "16 sequences, fewer than the batch", "set it to 16"),
-        Finding(WARNING, "train.gpu_ids", "num_gpus is 2 but gpu_ids lists 1"),
-        Finding(INFO, "dataset.train_dataset.data_path", "40 sequences"),
-        Finding(ERROR, "", "cannot reach the host"),
-    ])
-    assert [(i.path, i.severity) for i in issues] == [("dataset.batch_size", SPEC_ERROR),
-                                                      ("train.gpu_ids", SPEC_WARNING)]
+    issues = findings_to_issues(
+        [
+            Finding(ERROR, "dataset.batch_size", "16 sequences, fewer than the batch", "set it to 16"),
+            Finding(WARNING, "train.gpu_ids", "num_gpus is 2 but gpu_ids lists 1"),
+            Finding(INFO, "dataset.train_dataset.data_path", "40 sequences"),
+            Finding(ERROR, "", "cannot reach the host"),
+        ]
+    )
+    assert [(i.path, i.severity) for i in issues] == [
+        ("dataset.batch_size", SPEC_ERROR),
+        ("train.gpu_ids", SPEC_WARNING),
+    ]
     assert issues[0].message == "preflight: 16 sequences, fewer than the batch (fix: set it to 16)"
     form.set_external_issues(issues)
     assert form.has_errors and seen

@@ -40,9 +40,16 @@ def test_version_3_header_is_utf8() -> None:
         (b"PK\x03\x04 not numpy", "not a .npy file"),
         (b"\x93NUMPY\x09\x00" + struct.pack("<H", 10) + b"{}", "unknown .npy format version 9.0"),
         (b"\x93NUMPY\x01\x00" + struct.pack("<H", 200) + b"{'descr'", "cut short"),
-        (b"\x93NUMPY\x01\x00" + struct.pack("<H", 20) + b"__import__('os')    ", "not a readable dict literal"),
-        (b"\x93NUMPY\x01\x00" + struct.pack("<H", 48) + b"{'descr': '<f4', 'fortran_order': False}".ljust(48),
-         "lacks descr, fortran_order or shape"),
+        (
+            b"\x93NUMPY\x01\x00" + struct.pack("<H", 20) + b"__import__('os')    ",
+            "not a readable dict literal",
+        ),
+        (
+            b"\x93NUMPY\x01\x00"
+            + struct.pack("<H", 48)
+            + b"{'descr': '<f4', 'fortran_order': False}".ljust(48),
+            "lacks descr, fortran_order or shape",
+        ),
         (b"\x93NUMPY\x02\x00" + struct.pack("<I", 2**31) + b"{}", "more than the"),
     ],
 )

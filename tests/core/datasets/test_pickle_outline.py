@@ -17,7 +17,10 @@ from tests.infra.preflight_data import hostile_pickle
 def test_arrays_stay_outlines_with_shape_dtype_and_the_same_data_on_request() -> None:
     matrix = np.arange(16, dtype=np.float64).reshape(4, 4)
     names = np.array(["Person", "Transporter"])
-    frames = [{"m": matrix, "names": names.copy(), "t": ("a", "b")}, {"m": matrix.T.copy(), "names": names[:1]}]
+    frames = [
+        {"m": matrix, "names": names.copy(), "t": ("a", "b")},
+        {"m": matrix.T.copy(), "names": names[:1]},
+    ]
     data = pickle.dumps({"infos": frames, "metadata": {}}, protocol=4)
     loaded = load_pickle_outline(data, "infos.pkl", max_bytes=len(data))
     first, second = loaded["infos"]
@@ -27,9 +30,10 @@ def test_arrays_stay_outlines_with_shape_dtype_and_the_same_data_on_request() ->
     assert np.array_equal(second["m"].array(), matrix.T)
     assert list(first["names"].array()) == ["Person", "Transporter"]
     assert first["names"].data_key() != second["names"].data_key()
-    assert first["names"].data_key() == load_pickle_outline(data, "again", max_bytes=len(data))["infos"][0][
-        "names"
-    ].data_key()
+    assert (
+        first["names"].data_key()
+        == load_pickle_outline(data, "again", max_bytes=len(data))["infos"][0]["names"].data_key()
+    )
     assert first["t"] == ("a", "b")
 
 

@@ -14,7 +14,9 @@ from app.paths import config_dir
 def test_add_list_remove_round_trip_in_the_config_folder() -> None:
     registry = DatasetRegistry()
     registry.add(Dataset("pose", "local", "train", "/data/pose"))
-    registry.add(Dataset("scenes", "lab", "eval", "/mnt/aicity/", skill="tao-train-sparse4d", note="val split"))
+    registry.add(
+        Dataset("scenes", "lab", "eval", "/mnt/aicity/", skill="tao-train-sparse4d", note="val split")
+    )
     document = yaml.safe_load((config_dir() / "datasets.yaml").read_text())
     assert document["version"] == DATASETS_FILE_VERSION
     assert [d["name"] for d in document["datasets"]] == ["pose", "scenes"]
@@ -46,11 +48,18 @@ def test_invalid_entries_are_refused_with_the_key_named(dataset: Dataset, proble
 
 def test_broken_entries_are_skipped_listed_and_backed_up_before_a_rewrite() -> None:
     path = config_dir() / "datasets.yaml"
-    path.write_text(yaml.safe_dump({"version": 1, "datasets": [
-        {"name": "good", "host": "local", "role": "train", "path": "/d"},
-        {"name": "bad", "host": "local", "role": "train", "path": "/d", "colour": "red"},
-        {"name": "good", "host": "local", "role": "eval", "path": "/e"},
-    ]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "datasets": [
+                    {"name": "good", "host": "local", "role": "train", "path": "/d"},
+                    {"name": "bad", "host": "local", "role": "train", "path": "/d", "colour": "red"},
+                    {"name": "good", "host": "local", "role": "eval", "path": "/e"},
+                ],
+            }
+        )
+    )
     registry = DatasetRegistry()
     assert [d.name for d in registry.load()] == ["good"]
     assert any("dataset 'bad': unknown key(s) colour" in p for p in registry.problems)
@@ -73,11 +82,13 @@ def test_version_less_files_migrate_and_newer_versions_are_left_alone() -> None:
 
 def test_for_host_filters_by_host_skill_and_role(tmp_path: Path) -> None:
     registry = DatasetRegistry(tmp_path / "datasets.yaml")
-    registry.save([
-        Dataset("b", "local", "train", "/b"),
-        Dataset("a", "local", "eval", "/a", skill="tao-train-sparse4d"),
-        Dataset("c", "lab", "train", "/c"),
-    ])
+    registry.save(
+        [
+            Dataset("b", "local", "train", "/b"),
+            Dataset("a", "local", "eval", "/a", skill="tao-train-sparse4d"),
+            Dataset("c", "lab", "train", "/c"),
+        ]
+    )
     assert [d.name for d in registry.for_host("local")] == ["a", "b"]
     assert [d.name for d in registry.for_host("local", "tao-train-pose-classification")] == ["b"]
     assert [d.name for d in registry.for_host("local", "tao-train-sparse4d", role="eval")] == ["a"]
