@@ -146,3 +146,24 @@ def test_gpu_job_on_an_engine_without_gpus_leaves_no_container(
     )
     assert leftovers == []
     assert manager.store.all()[0].status is JobStatus.FAILED
+
+
+def test_following_a_quiet_job_stops_promptly(manager: JobManager, pose_data: PoseDataset) -> None:
+    import threading
+    import time
+
+    config = manager.hosts.get("local")
+    config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "20"
+    manager.hosts.put(config)
+    job = manager.launch(_request(manager, "train", pose_data))
+    stop = threading.Event()
+    follower = threading.Thread(target=manager.follow, args=(job.id,), kwargs={"stop": stop})
+    follower.start()
+    time.sleep(1.5)
+    stopped_at = time.monotonic()
+    stop.set()
+    follower.join(timeout=5)
+    assert not follower.is_alive() and time.monotonic() - stopped_at < 2, (
+        "the follower ends without new output"
+    )
+    manager.cancel(job.id, grace_seconds=1)

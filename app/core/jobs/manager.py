@@ -67,6 +67,15 @@ def _engine_reason(error: Exception) -> str:
     return text
 
 
+def _close_when_stopped(stream: Any, stop: threading.Event, finished: threading.Event) -> None:
+    """Close a log stream as soon as ``stop`` is set, so a quiet job's follower ends promptly."""
+    while not finished.is_set():
+        if stop.wait(0.2):
+            with contextlib.suppress(Exception):
+                stream.close()
+            return
+
+
 class JobManager:
     """Everything that happens to jobs, on top of host sessions and the job store."""
 
@@ -340,14 +349,30 @@ class JobManager:
         parser = LogStream()
         if follow:
             stream = container.logs(stream=True, follow=True, **kwargs)
-            for chunk in stream:
-                lines = resume.filter(parser.feed(chunk))
-                log.append(lines)
-                if on_lines and lines:
-                    on_lines(lines)
+            finished = threading.Event()
+            if stop is not None:
+                closer = threading.Thread(
+                    target=_close_when_stopped, args=(stream, stop, finished), daemon=True
+                )
+                closer.start()
+            try:
+                for chunk in stream:
+                    lines = resume.filter(parser.feed(chunk))
+                    log.append(lines)
+                    if on_lines and lines:
+                        on_lines(lines)
+                    if stop is not None and stop.is_set():
+                        return False
+            except Exception:
                 if stop is not None and stop.is_set():
+                    return False  # the stream was closed to stop following
+                raise
+            finally:
+                finished.set()
+                with contextlib.suppress(Exception):
                     stream.close()
-                    return False
+            if stop is not None and stop.is_set():
+                return False
         else:
             lines = resume.filter(parser.feed(container.logs(**kwargs)))
             log.append(lines)
@@ -457,7 +482,7 @@ class JobManager:
             except Exception as exc:
                 for job in pending:
                     if job.host == host:
-                        job.extra["reconcile_error"] = str(exc)
+                        self.store.update(job.id, extra={**job.extra, "reconcile_error": str(exc)})
                 continue
             for job in (j for j in pending if j.host == host):
                 if job.container_id is None and job.id in labelled:
