@@ -8,26 +8,16 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QStyle,
     QTableWidget,
     QTableWidgetItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from app.core.datasets.depth_paths import DepthFixPlan
 from app.core.datasets.findings import ERROR, INFO, WARNING, Finding, worst_severity
-from app.core.datasets.registry import ROLES, Dataset
 from app.core.datasets.resolve import Origin, ResolvedRow, describe_files
 
 COLOURS = {ERROR: "#c0392b", WARNING: "#9a6700", INFO: "#5d6d7e", "ok": "#1e8449", "unset": "#b9770e"}
@@ -194,79 +184,3 @@ class FindingList(QTableWidget):
     def _on_double_clicked(self, row: int, _column: int) -> None:
         if 0 <= row < len(self.findings) and self.findings[row].spec_key:
             self.finding_activated.emit(self.findings[row].spec_key)
-
-
-class DepthFixDialog(QDialog):
-    """Shows what the depth-path fix would rewrite; the user confirms before anything is written."""
-
-    def __init__(self, plan: DepthFixPlan, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Rewrite depth paths")
-        layout = QVBoxLayout(self)
-        changed = [f for f in plan.files if f.changes]
-        intro = QLabel(
-            f"{plan.total} depth reference(s) in {len(changed)} infos pickle(s) point at camera folders "
-            "while the H5 files are under depth_maps/. They will be rewritten to the H5 files; each "
-            "original pickle is kept next to it with the suffix .bak.",
-            self,
-        )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        self.details = QPlainTextEdit(plan.summary(), self)
-        self.details.setReadOnly(True)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.details.setMinimumSize(860, 280)
-        layout.addWidget(self.details)
-        buttons = QDialogButtonBox(self)
-        self.apply_button = buttons.addButton(
-            f"Rewrite {len(changed)} pickle(s)", QDialogButtonBox.ButtonRole.AcceptRole
-        )
-        self.apply_button.setEnabled(bool(changed))
-        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-
-class RegisterDatasetDialog(QDialog):
-    """Register a dataset: a name, a role and a folder on the chosen host."""
-
-    def __init__(self, host: str, role: str = "train", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.host = host
-        self.setWindowTitle(f"Register a dataset on '{host}'")
-        form = QFormLayout(self)
-        self.name_edit = QLineEdit(self)
-        self.role_combo = QComboBox(self)
-        self.role_combo.addItems(list(ROLES))
-        self.role_combo.setCurrentText(role)
-        self.path_edit = QLineEdit(self)
-        self.path_edit.setPlaceholderText(f"a folder on '{host}', e.g. /data/pose")
-        self.message = QLabel("", self)
-        self.message.setStyleSheet(f"color: {COLOURS[ERROR]};")
-        form.addRow("Name", self.name_edit)
-        form.addRow("Role", self.role_combo)
-        form.addRow("Folder", self.path_edit)
-        form.addRow(self.message)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.accepted.connect(self._on_accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def dataset(self) -> Dataset:
-        """The dataset as entered."""
-        return Dataset(
-            self.name_edit.text().strip(),
-            self.host,
-            self.role_combo.currentText(),
-            self.path_edit.text().strip().rstrip("/") or "/",
-        )
-
-    def _on_accept(self) -> None:
-        problems = self.dataset().problems()
-        if problems:
-            self.message.setText(problems[0])
-            return
-        self.accept()

@@ -14,6 +14,7 @@ API:
     panel.launch_allowed              # no errors, and warnings (if any) accepted, for the current spec
     panel.launch_allowed_changed      # Signal(bool)
     panel.report_ready                # Signal(PreflightReport)
+    panel.report                      # the last PreflightReport (findings, resolved rows, checked spec)
     panel.options                     # PreflightOptions: size limits, GPU probing (constructor option)
     panel.field_requested             # Signal(str): the user double-clicked a row or finding of a key
     panel.push_findings_to_form()     # findings at their fields (done after every check)
@@ -31,56 +32,30 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QHBoxLayout,
-    QLabel,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.datasets.context import PreflightOptions
-from app.core.datasets.depth_paths import DepthFixPlan, apply_depth_fix, preview_depth_fix
 from app.core.datasets.findings import NORMALIZE_DEPTH_PATHS, SET_VALUE, Finding, findings_to_issues
 from app.core.datasets.preflight import PreflightReport, run_preflight
 from app.core.datasets.registry import Dataset, DatasetRegistry, DatasetRegistryError
-from app.core.datasets.resolve import (
-    CONVERT_PLACEHOLDER,
-    SOURCE_ROLES,
-    Resolution,
-    find_convert_job,
-    only_from_convert_job,
-    resolve_requirements,
-)
+from app.core.datasets.resolve import CONVERT_PLACEHOLDER, Resolution, find_convert_job, resolve_requirements
 from app.core.hosts.session import HostSession, open_session
 from app.core.hosts.settings import HostConfig
 from app.core.jobs.model import Job
 from app.core.specs.document import get_path
 from app.core.specs.form import ActionForm
 from app.core.specs.validation import NEEDS_INPUT
-from app.ui.preflight_views import (
-    COLOURS,
-    DepthFixDialog,
-    FindingList,
-    RegisterDatasetDialog,
-    RequirementTable,
-)
-from app.ui.workers import Worker, run_in_background
+from app.ui.dataset_choice import DatasetChoiceBar
+from app.ui.preflight_tasks import DepthFixDialog, DepthFixFlow, HostTasks
+from app.ui.preflight_views import COLOURS, FindingList, RequirementTable
 
-SOURCE_LABELS = {
-    "train_datasets": "Train data",
-    "eval_dataset": "Evaluation data",
-    "inference_dataset": "Inference data",
-    "calibration_dataset": "Calibration data",
-    "id": "Data",
-}
 EXPORT_RULE_PREFIX = "export_"
+VERDICTS = {
+    "error": "launch is blocked until the errors are fixed",
+    "warning": "accept the warnings to launch",
+    "ok": "ready to launch",
+}
 
 
 class RequirementsPanel(QWidget):
@@ -109,24 +84,23 @@ class RequirementsPanel(QWidget):
         self.host = host
         self.parent_job = parent_job
         self.find_job = find_job or (lambda _job_id: None)
-        self.open_host = open_host or open_session
-        self.close_sessions = close_sessions if open_host is not None else True
         self.registry = registry or DatasetRegistry()
         self.options = options or PreflightOptions()
+        self.tasks = HostTasks(open_host or open_session, close_sessions if open_host is not None else True)
         self.resolution: Resolution | None = None
-        self.depth_fix_dialog: DepthFixDialog | None = None
         self._report: PreflightReport | None = None
         self._stale = False
         self._busy = False
         self._generation = 0
         self._filling = False
         self._filled: dict[str, Any] = {}
-        self._chosen: dict[str, str] = {}
         self._datasets: list[Dataset] = []
         self._gpus: list[int] = []
         self._allowed = False
-        self._workers: set[Worker] = set()
         self._build()
+        self.depth_fix = DepthFixFlow(self.tasks, self)
+        self.depth_fix.status.connect(self._set_status)
+        self.depth_fix.fixed.connect(lambda _plan: self.check())
         form.value_changed.connect(self._on_form_changed)
         form.document_replaced.connect(self._on_form_replaced)
         self._reload_datasets()
@@ -139,22 +113,17 @@ class RequirementsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         bar = QHBoxLayout()
-        title = QLabel("<b>Data</b>", self)
-        bar.addWidget(title)
-        self.source_bar = QHBoxLayout()
-        self.source_bar.setSpacing(6)
-        bar.addLayout(self.source_bar)
-        self.register_button = QPushButton("Register dataset…", self)
-        self.register_button.setToolTip(
-            "Register a folder on this host as a train, eval or inference dataset"
-        )
-        self.register_button.clicked.connect(self._on_register_clicked)
-        bar.addWidget(self.register_button)
+        bar.addWidget(QLabel("<b>Data</b>", self))
+        self.choices = DatasetChoiceBar(self.registry, self)
+        self.choices.choice_changed.connect(self._invalidate)
+        self.choices.registered.connect(self._on_registered)
+        self.register_button = self.choices.register_button
+        bar.addWidget(self.choices)
         bar.addStretch(1)
         self.export_box = QCheckBox("I plan to export this model", self)
         self.export_box.setToolTip("Also warn about settings an ONNX export would not accept")
         self.export_box.setVisible(self._has_export_rules())
-        self.export_box.toggled.connect(self._on_export_toggled)
+        self.export_box.toggled.connect(self._invalidate)
         bar.addWidget(self.export_box)
         self.check_button = QPushButton("Check", self)
         self.check_button.setObjectName("PreflightCheckButton")
@@ -169,6 +138,13 @@ class RequirementsPanel(QWidget):
         self.table = RequirementTable(self)
         self.table.row_activated.connect(self.field_requested)
         layout.addWidget(self.table)
+        layout.addLayout(self._status_row())
+        self.findings = FindingList(self)
+        self.findings.fix_requested.connect(self._on_fix_requested)
+        self.findings.finding_activated.connect(self.field_requested)
+        layout.addWidget(self.findings, 1)
+
+    def _status_row(self) -> QHBoxLayout:
         status = QHBoxLayout()
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
@@ -184,11 +160,7 @@ class RequirementsPanel(QWidget):
         self.accept_box.hide()
         self.accept_box.toggled.connect(self._update_allowed)
         status.addWidget(self.accept_box)
-        layout.addLayout(status)
-        self.findings = FindingList(self)
-        self.findings.fix_requested.connect(self._on_fix_requested)
-        self.findings.finding_activated.connect(self.field_requested)
-        layout.addWidget(self.findings, 1)
+        return status
 
     def _has_export_rules(self) -> bool:
         action = self.form.action.name
@@ -208,6 +180,11 @@ class RequirementsPanel(QWidget):
     def launch_allowed(self) -> bool:
         """True when the current spec was checked: no errors, and any warnings accepted."""
         return self._allowed
+
+    @property
+    def depth_fix_dialog(self) -> DepthFixDialog | None:
+        """The depth-path fix preview while it is open."""
+        return self.depth_fix.dialog
 
     def set_host(self, config: HostConfig | None) -> None:
         """Check against another host; its registered datasets fill the table."""
@@ -243,57 +220,31 @@ class RequirementsPanel(QWidget):
         self.progress.setValue(0)
         self.progress.show()
         self._set_status(f"Checking on '{self.host.name}'…", "")
-        form, config, resolution = self.form, self.host, self.resolution
-        spec = form.document.copy()
+        skill, action, resolution = self.form.skill, self.form.action.name, self.resolution
+        spec = self.form.document.copy()
         options = dataclasses.replace(
             self.options, plans_export=self.export_box.isChecked(), gpus=list(self._gpus)
         )
-        opener, close = self.open_host, self.close_sessions
 
-        def work(report: Callable[[float, str], None]) -> PreflightReport:
-            session = opener(config)
-            try:
-                return run_preflight(
-                    form.skill,
-                    form.action.name,
-                    spec,
-                    session,
-                    resolution=resolution,
-                    options=options,
-                    report=report,
-                )
-            finally:
-                if close:
-                    session.close()
+        def preflight(session: HostSession, report: Callable[[float, str], None]) -> PreflightReport:
+            return run_preflight(
+                skill, action, spec, session, resolution=resolution, options=options, report=report
+            )
 
-        self._start(
-            work,
+        self.tasks.start(
+            self.tasks.bind_reporting(self.host, preflight),
             on_done=partial(self._on_checked, self._generation),
             on_error=partial(self._on_check_failed, self._generation),
             on_progress=partial(self._on_progress, self._generation),
         )
-
-    def _start(
-        self,
-        work: Callable[..., Any],
-        on_done: Callable[[Any], None],
-        on_error: Callable[[str], None],
-        on_progress: Callable[[float, str], None] | None = None,
-    ) -> None:
-        """Run ``work`` in the pool, keeping the worker alive until it reports back."""
-        worker = run_in_background(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
-        self._workers.add(worker)
-        worker.signals.finished.connect(lambda _result: self._workers.discard(worker))
-        worker.signals.failed.connect(lambda _message: self._workers.discard(worker))
 
     def push_findings_to_form(self) -> None:
         """Show the last check's errors and warnings at their fields in the form."""
         if self._report is None:
             self.form.set_external_issues([])
             return
-        already = {
-            i.path for i in self.form.validator.validate(self.form.document.data) if i.severity == NEEDS_INPUT
-        }
+        issues = self.form.validator.validate(self.form.document.data)
+        already = {i.path for i in issues if i.severity == NEEDS_INPUT}
         shown = [
             f
             for f in self._report.findings
@@ -309,20 +260,18 @@ class RequirementsPanel(QWidget):
     def refresh(self) -> None:
         """Resolve the table again and fill the form with what the datasets and jobs give."""
         form = self.form
-        host = self.host.name if self.host else ""
         self.resolution = resolve_requirements(
             form.skill,
             form.action.name,
             form.document,
-            host=host,
+            host=self.host.name if self.host else "",
             datasets=self._datasets,
-            chosen=list(self._chosen.values()),
+            chosen=list(self.choices.chosen.values()),
             parent=self.parent_job,
             convert_job=self._convert_job(),
             filled=self._filled,
         )
         values = self.resolution.values_to_fill()
-        template = form.template
         self._filling = True
         try:
             for key, value in values.items():
@@ -330,7 +279,7 @@ class RequirementsPanel(QWidget):
                     form.set_value(key, value)
             for key, old in self._filled.items():
                 if key not in values and form.value(key) == old:
-                    form.set_value(key, get_path(template, key, ""))
+                    form.set_value(key, get_path(form.template, key, ""))
         finally:
             self._filling = False
         self._filled = values
@@ -344,9 +293,8 @@ class RequirementsPanel(QWidget):
         return rows + self.table.horizontalHeader().height() + 2 * self.table.frameWidth() + 2
 
     def _show_convert_job(self) -> None:
-        needs_job = any(
-            r.from_convert_job or CONVERT_PLACEHOLDER in r.files for r in self.form.action.requirements
-        )
+        requirements = self.form.action.requirements
+        needs_job = any(r.from_convert_job or CONVERT_PLACEHOLDER in r.files for r in requirements)
         job = self._convert_job()
         self.convert_label.setVisible(needs_job)
         if job is not None:
@@ -365,47 +313,13 @@ class RequirementsPanel(QWidget):
         except DatasetRegistryError as error:
             self._datasets = []
             self._set_status(str(error), "error")
-        self._rebuild_source_bar()
-
-    def _rebuild_source_bar(self) -> None:
-        while self.source_bar.count():
-            item = self.source_bar.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
         host = self.host.name if self.host else ""
-        sources = list(
-            dict.fromkeys(r.source for r in self.form.action.requirements if not only_from_convert_job(r))
-        )
-        for source in sources:
-            roles = SOURCE_ROLES.get(source, ())
-            fitting = [d for d in self._datasets if d.fits(host, self.form.skill.name) and d.role in roles]
-            self.source_bar.addWidget(QLabel(f"{SOURCE_LABELS.get(source, source)}:", self))
-            combo = QComboBox(self)
-            combo.setObjectName(f"DatasetChoice_{source}")
-            combo.setMinimumContentsLength(12)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-            for dataset in sorted(fitting, key=lambda d: d.name):
-                combo.addItem(dataset.name, dataset.name)
-                combo.setItemData(
-                    combo.count() - 1,
-                    f"{dataset.host}:{dataset.path} ({dataset.role})",
-                    Qt.ItemDataRole.ToolTipRole,
-                )
-            if not fitting:
-                combo.addItem(f"none on '{host}'" if host else "no host", None)
-                combo.setEnabled(False)
-            elif self._chosen.get(source) in [d.name for d in fitting]:
-                combo.setCurrentIndex(combo.findData(self._chosen[source]))
-            combo.currentIndexChanged.connect(partial(self._on_dataset_chosen, source, combo))
-            self.source_bar.addWidget(combo)
+        self.choices.show_choices(host, self.form.skill.name, self.form.action.requirements, self._datasets)
 
     # -- events ---------------------------------------------------------------------------------------
 
-    def _on_dataset_chosen(self, source: str, combo: QComboBox, _index: int) -> None:
-        name = combo.currentData()
-        if name:
-            self._chosen[source] = str(name)
+    def _on_registered(self, _dataset: Dataset) -> None:
+        self._reload_datasets()
         self._invalidate()
 
     def _on_form_changed(self, _path: str) -> None:
@@ -416,10 +330,7 @@ class RequirementsPanel(QWidget):
         self._filled = {}
         self._invalidate()
 
-    def _on_export_toggled(self, _on: bool) -> None:
-        self._invalidate()
-
-    def _invalidate(self) -> None:
+    def _invalidate(self, *_args: object) -> None:
         if self._report is not None:
             self._stale = True
         self.refresh()
@@ -451,14 +362,8 @@ class RequirementsPanel(QWidget):
         self.accept_box.blockSignals(False)
         self.accept_box.setVisible(bool(report.warnings) and not report.errors)
         severity = "error" if report.errors else ("warning" if report.warnings else "ok")
-        verdict = {
-            "error": "launch is blocked until the errors are fixed",
-            "warning": "accept the warnings to launch",
-            "ok": "ready to launch",
-        }[severity]
-        self._set_status(
-            f"{report.summary()} on '{report.host}' ({report.seconds:.1f} s): {verdict}", severity
-        )
+        text = f"{report.summary()} on '{report.host}' ({report.seconds:.1f} s): {VERDICTS[severity]}"
+        self._set_status(text, severity)
         self.push_findings_to_form()
         self._update_allowed()
         self.report_ready.emit(report)
@@ -477,7 +382,7 @@ class RequirementsPanel(QWidget):
         colour = COLOURS.get(severity)
         self.status_label.setStyleSheet(f"color: {colour};" if colour else "")
 
-    def _update_allowed(self) -> None:
+    def _update_allowed(self, *_args: object) -> None:
         report = self._report
         allowed = (
             report is not None
@@ -490,87 +395,12 @@ class RequirementsPanel(QWidget):
             self._allowed = allowed
             self.launch_allowed_changed.emit(allowed)
 
-    # -- fixes ----------------------------------------------------------------------------------------
-
     def _on_fix_requested(self, finding: Finding) -> None:
         if finding.fix_action == SET_VALUE:
             self.form.set_value(finding.spec_key, finding.fix_value)
             self.check()
-        elif finding.fix_action == NORMALIZE_DEPTH_PATHS:
-            self._preview_depth_fix(finding)
-
-    def _depth_fix_args(self, finding: Finding) -> tuple[list[str], str, int]:
-        value = finding.fix_value if isinstance(finding.fix_value, dict) else {}
-        return (
-            list(value.get("pickles", [])),
-            str(value.get("data_root", "")),
-            self.options.max_infos_bytes,
-        )
-
-    def _with_session(self, action: Callable[[HostSession], Any]) -> Callable[[], Any]:
-        config, opener, close = self.host, self.open_host, self.close_sessions
-
-        def work() -> Any:
-            if config is None:
-                raise ValueError("no host chosen")
-            session = opener(config)
-            try:
-                return action(session)
-            finally:
-                if close:
-                    session.close()
-
-        return work
-
-    def _preview_depth_fix(self, finding: Finding) -> None:
-        pickles, data_root, limit = self._depth_fix_args(finding)
-        self._set_status(f"Looking at {len(pickles)} pickle(s) for the depth-path fix…", "")
-        work = self._with_session(lambda s: preview_depth_fix(s, pickles, data_root, max_bytes=limit))
-        self._start(work, on_done=self._show_depth_fix, on_error=self._on_fix_failed)
-
-    def _show_depth_fix(self, plan: DepthFixPlan) -> None:
-        dialog = DepthFixDialog(plan, self)
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.finished.connect(partial(self._on_depth_dialog_finished, dialog, plan))
-        self.depth_fix_dialog = dialog
-        dialog.open()
-
-    def _on_depth_dialog_finished(self, dialog: DepthFixDialog, plan: DepthFixPlan, result: int) -> None:
-        self.depth_fix_dialog = None
-        dialog.deleteLater()
-        if result != QDialog.DialogCode.Accepted:
-            self._set_status("The depth paths were left as they are.", "")
-            return
-        limit = self.options.max_infos_bytes
-        self._set_status(f"Rewriting {len([f for f in plan.files if f.changes])} pickle(s)…", "")
-        work = self._with_session(lambda s: apply_depth_fix(s, plan, max_bytes=limit))
-        self._start(work, on_done=self._on_depth_fixed, on_error=self._on_fix_failed)
-
-    def _on_depth_fixed(self, plan: DepthFixPlan) -> None:
-        self._set_status(f"Rewrote {plan.total} depth path(s); the originals are kept as .bak files.", "ok")
-        self.check()
-
-    def _on_fix_failed(self, message: str) -> None:
-        self._set_status(f"The fix could not be applied: {message}", "error")
-
-    def _on_register_clicked(self) -> None:
-        if self.host is None:
-            return
-        role = (
-            SOURCE_ROLES.get(self.form.action.requirements[0].source, ("train",))[0]
-            if self.form.action.requirements
-            else "train"
-        )
-        dialog = RegisterDatasetDialog(self.host.name, role, self)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return
-        try:
-            self.registry.add(dialog.dataset())
-        except DatasetRegistryError as error:
-            QMessageBox.warning(self, "Register a dataset", str(error))
-            return
-        self._reload_datasets()
-        self._invalidate()
+        elif finding.fix_action == NORMALIZE_DEPTH_PATHS and self.host is not None:
+            self.depth_fix.start(self.host, finding, self.options.max_infos_bytes)
 
 
 def main(argv: list[str] | None = None) -> int:

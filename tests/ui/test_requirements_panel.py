@@ -187,7 +187,7 @@ def test_register_dataset_from_the_panel(qtbot: QtBot, skills: dict[str, Skill],
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.ui.preflight_views import RegisterDatasetDialog
+    from app.ui.dataset_choice import RegisterDatasetDialog
 
     data = small_pose_dataset(tmp_path / "pose")
     form = _pose_form(skills[POSE], pose_spec_overrides(data))

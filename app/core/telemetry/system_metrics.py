@@ -152,7 +152,8 @@ class MetricsSampler:
 
     GPUs: `nvidia-smi` on the host for the job's GPU indices (all the host's GPUs are asked once to
     tell "this job uses no GPU" from "this host has no GPUs"; both are notes, not errors).
-    Container: `container.stats(stream=False)`. Blocking calls: run them off the GUI thread.
+    Container: one stats reading per sample; CPU is the share used since the previous sample, as
+    `docker stats` shows it. Blocking calls: run them off the GUI thread.
     """
 
     def __init__(self, job: Job, session: HostSession, capacity: int = DEFAULT_METRICS_CAPACITY) -> None:
@@ -169,6 +170,7 @@ class MetricsSampler:
         self.container_note = ""
         self._host_has_gpus: bool | None = None
         self._previous_cpu: Mapping[str, Any] | None = None
+        self._one_shot = True
 
     def sample(self, when: float | None = None) -> MetricsSnapshot:
         """Take one reading of the GPUs and the container; return everything sampled so far."""
@@ -210,6 +212,18 @@ class MetricsSampler:
         for gpu in samples:
             self._add_gpu(gpu, now)
 
+    def _stats(self, container: Any) -> Any:
+        """One stats reading: a one-shot answer (API 1.41+, immediate; CPU is then measured between
+        samples), else the engine's own two readings a second apart."""
+        import docker.errors
+
+        if self._one_shot:
+            try:
+                return container.stats(stream=False, one_shot=True)
+            except docker.errors.InvalidVersion:
+                self._one_shot = False
+        return container.stats(stream=False)
+
     def _no_gpu_note(self) -> str:
         return f"No GPUs on host '{self.session.name}': the job runs on the CPU."
 
@@ -228,14 +242,14 @@ class MetricsSampler:
 
         try:
             container = self.session.docker.containers.get(self.job.container_id)
-            stats = container.stats(stream=False)
+            stats = self._stats(container)
         except docker.errors.NotFound:
             self.container_note = "The job's container is gone."
             return
         if not isinstance(stats, Mapping) or not stats.get("memory_stats"):
             self.container_note = "The container is not running."
             return
-        reading = container_sample(stats, self._previous_cpu, now)
+        reading = container_sample(stats, self._previous_cpu, now)  # no CPU yet on a first one-shot
         self._previous_cpu = stats.get("cpu_stats")
         self.container_note = ""
         self.cpu_percent.append(now, reading.cpu_percent)

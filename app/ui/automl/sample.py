@@ -33,14 +33,19 @@ def _curve(lr: float, dropout: float, epochs: int, rng: random.Random) -> list[f
     return [final + (start - final) * math.exp(-1.2 * e) for e in range(epochs)]
 
 
-def sample_context_and_study(trials: int = 14) -> tuple[AppContext, str]:
-    """An app context on a temporary data folder, with one study of made-up results."""
+def sample_context() -> AppContext:
+    """An app context on a temporary data folder (unless one is set) with the bundled skills."""
     if "TAODESK_DATA_DIR" not in os.environ:
         base = tempfile.mkdtemp(prefix="taodesk-sample-")
         os.environ["TAODESK_DATA_DIR"] = base
         os.environ.setdefault("TAODESK_CONFIG_DIR", base)
-    bank = load_banks([bundled_bank_dir()])
-    context = AppContext(bank, JobStore())
+    return AppContext(load_banks([bundled_bank_dir()]), JobStore())
+
+
+def sample_context_and_study(trials: int = 14) -> tuple[AppContext, str]:
+    """An app context on a temporary data folder, with one study of made-up results."""
+    context = sample_context()
+    bank = context.bank
     skill = bank.skill(POSE)
     config = default_config(skill, "local", default_spec(skill, "train"), trials=trials)
     search_only(config.space, ["train.optim.lr", "model.dropout", "train.optim.momentum"])

@@ -51,6 +51,7 @@ from app.core.hosts.gpus import GpuInventory, list_gpus
 from app.core.skills.model import Skill
 from app.core.specs.document import SpecDocument
 from app.core.specs.form import ActionForm
+from app.core.specs.service import default_spec
 from app.ui.app_context import AppContext
 from app.ui.automl.cards import card
 from app.ui.automl.runtime import runner_for
@@ -439,3 +440,21 @@ def open_study_setup(
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dialog.open()
     return dialog
+
+
+def main() -> int:
+    """Open the dialog alone: the pose train template on the local host."""
+    from app.ui.application import create_application
+    from app.ui.automl.sample import POSE, sample_context
+
+    app = create_application()
+    context = sample_context()
+    dialog = StudySetupDialog(
+        context, context.bank.skill(POSE), default_spec(context.bank.skill(POSE), "train"), "local"
+    )
+    dialog.show()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

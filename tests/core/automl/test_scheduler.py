@@ -251,9 +251,9 @@ def test_a_failing_baseline_stops_the_study_and_says_why(setup: Any) -> None:
 def test_grid_search_runs_each_point_once(setup: Any) -> None:
     jobs, studies = setup
     config = _config(jobs, algorithm="grid", grid_points=3, trials=10, baseline=False, parallel=3)
-    created = create_study(jobs, studies, config)  # type: ignore[arg-type]
+    created = create_study(jobs, studies, config)
     assert created.notes == ["the grid has 3 configurations; trials reduced from 10"]
-    scheduler = StudyScheduler(jobs, studies, created.record.id, poll_seconds=0)  # type: ignore[arg-type]
+    scheduler = StudyScheduler(jobs, studies, created.record.id, poll_seconds=0)
     scheduler.open()
     assert len(scheduler.step().launched) == 3
     for trial in list(scheduler.running.values()):

@@ -285,10 +285,12 @@ def test_bounded_series_keeps_the_latest_samples() -> None:
 
 
 BUSY_LOOP = "import time\nend = time.time() + 60\nwhile time.time() < end: pass"
+IDLE = "import time\ntime.sleep(60)"
 
 
 @pytest.fixture
-def busy_container(tmp_path: Path) -> Iterator[tuple[Any, Job]]:
+def containers(tmp_path: Path) -> Iterator[dict[str, tuple[Any, Job]]]:
+    """A container that keeps one core busy and one that sleeps, each with a job record."""
     from tests.infra.jobs import STANDIN_IMAGE, standin_available
 
     if not standin_available():
@@ -296,37 +298,44 @@ def busy_container(tmp_path: Path) -> Iterator[tuple[Any, Job]]:
     import docker
 
     client = docker.from_env()
-    container = client.containers.run(
-        STANDIN_IMAGE, ["python3", "-c", BUSY_LOOP],
-        entrypoint="", detach=True, remove=False, labels={"taodesk.test": "monitor"},
-    )
-    job = Job(id="busy", skill="s", action="train", host="local", spec_yaml="", job_dir=str(tmp_path),
-              container_id=container.id, status=JobStatus.RUNNING)
+    started = {}
     try:
-        yield container, job
+        for name, program in (("busy", BUSY_LOOP), ("idle", IDLE)):
+            container = client.containers.run(STANDIN_IMAGE, ["python3", "-c", program], entrypoint="",
+                                              detach=True, labels={"taodesk.test": "monitor"})
+            started[name] = container, Job(id=name, skill="s", action="train", host="local", spec_yaml="",
+                                           job_dir=str(tmp_path), container_id=container.id,
+                                           status=JobStatus.RUNNING)
+        yield started
     finally:
-        with contextlib.suppress(docker.errors.NotFound):
-            container.remove(force=True)
+        for container, _ in started.values():
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
         client.close()
 
 
 @pytest.mark.docker
 def test_a_busy_containers_cpu_and_memory_are_sampled(
-    busy_container: tuple[Any, Job], tmp_path: Path
+    containers: dict[str, tuple[Any, Job]], tmp_path: Path
 ) -> None:
-    container, job = busy_container
     with local_session(tmp_path) as session:
-        sampler = MetricsSampler(job, session)
+        samplers = {name: MetricsSampler(job, session) for name, (_, job) in containers.items()}
         for _ in range(3):
-            snapshot = sampler.sample()
-        times, cpu = snapshot.cpu_percent
-        assert times.size == 3
-        assert 60.0 < float(cpu[-1]) < 100.0 * session.docker.info()["NCPU"] + 10.0, "one core kept busy"
-        _, memory = snapshot.memory_bytes
+            snapshots = {name: sampler.sample() for name, sampler in samplers.items()}
+            time.sleep(0.7)  # CPU is measured between two readings
+        busy, idle = snapshots["busy"], snapshots["idle"]
+        assert busy.cpu_percent[0].size == 3
+        busy_cpu, idle_cpu = float(busy.cpu_percent[1][-1]), float(idle.cpu_percent[1][-1])
+        cores = session.docker.info()["NCPU"]
+        # On a loaded machine the loop gets less than a core, but always far more than a sleeper.
+        assert idle_cpu < 5.0 < 25.0 < busy_cpu <= 100.0 * cores + 10.0, (busy_cpu, idle_cpu)
+        _, memory = busy.memory_bytes
         assert 1 << 20 < memory[-1] < 1 << 30
-        assert snapshot.memory_limit_bytes and snapshot.memory_limit_bytes >= memory[-1]
+        assert busy.memory_limit_bytes and busy.memory_limit_bytes >= memory[-1]
         if shutil.which("nvidia-smi") is None:
-            assert snapshot.gpu_note == "No GPUs on host 'local': the job runs on the CPU."
+            assert busy.gpu_note == "No GPUs on host 'local': the job runs on the CPU."
+        container, _ = containers["busy"]
+        sampler = samplers["busy"]
         container.kill()
         container.wait(timeout=30)
         sampler.sample()
