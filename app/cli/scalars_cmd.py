@@ -32,7 +32,7 @@ def find_job(manager: Any, job_id: str) -> Job:
     try:
         job: Job = manager.store.get(job_id)
     except KeyError as exc:
-        raise UsageError(str(exc).strip("'\"")) from exc
+        raise UsageError(str(exc.args[0]) if exc.args else f"no job '{job_id}'") from exc
     return job
 
 

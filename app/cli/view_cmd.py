@@ -160,7 +160,13 @@ def run_tracks(args: argparse.Namespace) -> int:
         viewer.redraw_now()
     if args.screenshot:
         _settle(
-            app, lambda: viewer.tasks.busy or viewer.cameras.images_pending or viewer.redraw_timer.isActive()
+            app,
+            lambda: (
+                viewer.tasks.busy
+                or viewer.cameras.images_pending
+                or viewer.match_timer.isActive()
+                or viewer.redraw_timer.isActive()
+            ),
         )
         viewer.redraw_now()
         _settle(app, lambda: viewer.cameras.images_pending)

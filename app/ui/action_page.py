@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -58,8 +59,19 @@ class ActionPage(QWidget):
 
             self.launch_panel = LaunchPanel(context, self.form, self)
             self.launch_area.addWidget(self.launch_panel)
+            self._add_checks_tab(self.launch_panel)
         self.form.issues_changed.connect(self._on_issues_changed)
         self._on_issues_changed(self.form.issues)
+
+    def _add_checks_tab(self, panel: LaunchPanel) -> None:
+        """Put the YAML preview and the data requirements/preflight side by side as tabs."""
+        self.side_tabs = QTabWidget(self.splitter)
+        self.side_tabs.setObjectName("SideTabs")
+        self.side_tabs.addTab(self.preview, "Spec YAML")
+        self.side_tabs.addTab(panel.requirements, "Data && checks")
+        self.splitter.insertWidget(1, self.side_tabs)
+        panel.checks_requested.connect(lambda: self.side_tabs.setCurrentWidget(panel.requirements))
+        self.splitter.setSizes([600, 460])
 
     def _toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

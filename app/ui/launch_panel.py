@@ -27,6 +27,7 @@ from app.core.specs.validation import ERROR, NEEDS_INPUT
 from app.ui.app_context import ActionRequest, AppContext
 from app.ui.gpu_picker import GpuPicker
 from app.ui.parent_picker import ParentPicker
+from app.ui.requirements_panel import RequirementsPanel
 
 FILLED_AT_LAUNCH = ("output_dir", "create_onnx_file", "create_inference_result_file_pose", "key",
                     "ptm_if_no_resume_model")  # fmt: skip
@@ -68,6 +69,7 @@ class LaunchPanel(QFrame):
     """Where an action is launched; emits ``launched(job_id)`` and asks the context to open the job."""
 
     launched = Signal(str)
+    checks_requested = Signal()
 
     def __init__(self, context: AppContext, form: ActionForm, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +87,13 @@ class LaunchPanel(QFrame):
         self._note = ""
         self._image_edited = False
         self._written_checkpoints: dict[str, str] = {}
+        self._launch_after_check = False
+        self.requirements = RequirementsPanel(
+            form, find_job=context.store.find, open_host=lambda config: context.manager.session(config.name),
+            close_sessions=False,
+        )
+        self.requirements.launch_allowed_changed.connect(lambda _allowed: self._update_state())
+        self.requirements.report_ready.connect(self._on_preflight_done)
         self._build()
         context.hosts_changed.connect(self._reload_hosts)
         form.issues_changed.connect(lambda _issues: self._update_state())
@@ -106,7 +115,7 @@ class LaunchPanel(QFrame):
         self.add_host_button = QPushButton("Add a host…", self)
         self.add_host_button.clicked.connect(self.context.hosts_page_requested.emit)
         self.gpus = GpuPicker(self.context, self)
-        self.gpus.changed.connect(self._update_state)
+        self.gpus.changed.connect(self._on_gpus_changed)
         self.image_edit = QLineEdit(self)
         self.image_edit.setPlaceholderText("container image")
         self.image_edit.textEdited.connect(self._on_image_edited)
@@ -180,8 +189,13 @@ class LaunchPanel(QFrame):
     def _on_image_edited(self, _text: str) -> None:
         self._image_edited = True
 
+    def _on_gpus_changed(self) -> None:
+        self.requirements.set_gpus(self.gpus.selected())
+        self._update_state()
+
     def _on_host_changed(self, _index: int = -1) -> None:
         self._launch_error = ""
+        self.requirements.set_host(self.context.host_config(self.host_name() or ""))
         if not self._image_edited:
             self.image_edit.setText(self.default_image())
         image = self.image_edit.text().strip()
@@ -199,6 +213,8 @@ class LaunchPanel(QFrame):
         return self.parents.selected_checkpoint() if self.parent_id() else None
 
     def _on_parent_changed(self) -> None:
+        parent = self.parent_id()
+        self.requirements.set_parent_job(self.context.store.find(parent) if parent else None)
         if not self.parents.loading:
             self._write_checkpoint_into_spec()
         self._update_state()
@@ -294,6 +310,25 @@ class LaunchPanel(QFrame):
     def _on_launch_clicked(self) -> None:
         if self.blocking_reason():
             return
+        if not self.requirements.launch_allowed:
+            self._launch_after_check = True
+            self._set_message("Checking the data and the spec on the host before launching…", "busy")
+            self.checks_requested.emit()
+            self.requirements.check()
+            return
+        self._start_launch()
+
+    def _on_preflight_done(self, _report: object) -> None:
+        if not self._launch_after_check:
+            return
+        self._launch_after_check = False
+        if self.requirements.launch_allowed:
+            self._start_launch()
+        else:
+            self._set_message("The checks found problems: fix the errors (or accept the warnings) under "
+                              "'Data & checks', then launch again.", "blocked")
+
+    def _start_launch(self) -> None:
         request = self.launch_request()
         self._busy = True
         self._launch_error = ""

@@ -1,4 +1,4 @@
-"""Helpers for the results-viewer tests: waiting for background reads, bad inputs, jobs with results."""
+"""Shared pieces of the results-viewer tests: waiting for background reads, bad inputs, jobs with results."""
 
 from __future__ import annotations
 
@@ -32,6 +32,10 @@ def wait_until_settled(qtbot: QtBot, viewer: TracksViewer | PoseViewer, timeout:
 
     def settled() -> bool:
         if viewer.loading or viewer.tasks.busy:
+            return False
+        if isinstance(viewer, TracksViewer) and (
+            viewer.match_timer.isActive() or viewer.redraw_timer.isActive()
+        ):
             return False
         return not isinstance(viewer, TracksViewer) or not viewer.cameras.images_pending
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -130,13 +131,21 @@ def _cli_study(manager: JobManager, data: PoseDataset) -> list[str]:
     ]
 
 
-def _wait_for(studies: StudyStore, condition: object, seconds: float) -> StudySnapshot:
+def _wait_for(
+    studies: StudyStore,
+    condition: Callable[[StudySnapshot], bool],
+    process: subprocess.Popen[str],
+    seconds: float,
+) -> StudySnapshot:
+    """Poll the study run by ``process`` until ``condition`` holds (fails at once if the process ended)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the study process ended early:\n{process.communicate()[0]}")
         records = studies.all()
         if records:
             snapshot = read_snapshot(studies, records[0].id)
-            if condition(snapshot):  # type: ignore[operator]
+            if condition(snapshot):
                 return snapshot
         time.sleep(0.2)
     raise AssertionError("the study did not get there in time")
@@ -154,7 +163,7 @@ def test_study_survives_the_app_being_killed(manager: JobManager, pose_data: Pos
         text=True,
     )
     try:
-        _wait_for(studies, lambda s: s.counts["complete"] >= 1 and s.counts["running"] == 2, 60)
+        _wait_for(studies, lambda s: s.counts["complete"] >= 1 and s.counts["running"] == 2, process, 60)
     finally:
         process.kill()
         output = process.communicate(timeout=30)[0]
@@ -225,7 +234,7 @@ def test_status_and_stop_from_another_process(
         text=True,
     )
     try:
-        running = _wait_for(studies, lambda s: s.counts["running"] == 2, 60)
+        running = _wait_for(studies, lambda s: s.counts["running"] == 2, process, 60)
         study_id = running.record.id
         assert run_cli(["automl", "status", study_id]) == 0
         status = capsys.readouterr().out

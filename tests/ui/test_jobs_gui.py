@@ -85,15 +85,36 @@ def _ready_panel(qtbot: QtBot, page: ActionPage) -> LaunchPanel:
 
 
 def _launch(qtbot: QtBot, panel: LaunchPanel) -> str:
+    """Click Launch and return the new job's id."""
+    job_id = _try_launch(qtbot, panel)
+    assert job_id is not None, panel.message.text()
+    return job_id
+
+
+def _try_launch(qtbot: QtBot, panel: LaunchPanel) -> str | None:
+    """Click Launch; preflight runs first, and its warnings (a CPU-only host here) are accepted."""
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     previous = panel.last_job_id
     qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: panel.last_job_id != previous or "Could not" in panel.message.text(), timeout=LONG
-    )
-    assert panel.last_job_id != previous, panel.message.text()
-    assert panel.last_job_id is not None
-    return panel.last_job_id
+
+    def settled() -> bool:
+        return (
+            panel.last_job_id != previous
+            or "Could not" in panel.message.text()
+            or ("checks found problems" in panel.message.text())
+        )
+
+    qtbot.waitUntil(settled, timeout=LONG)
+    checks = panel.requirements
+    if panel.last_job_id == previous and checks.accept_box.isVisible():
+        assert checks.report is not None and not checks.report.errors, panel.message.text()
+        checks.accept_box.setChecked(True)
+        qtbot.waitUntil(lambda: checks.launch_allowed, timeout=LONG)
+        qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(
+            lambda: panel.last_job_id != previous or "Could not" in panel.message.text(), timeout=LONG
+        )
+    return panel.last_job_id if panel.last_job_id != previous else None
 
 
 def _wait_final(qtbot: QtBot, page: JobPage) -> Job:
@@ -363,17 +384,29 @@ def test_failed_job_shows_the_skill_hint_and_launch_errors_are_plain(
     window = _open_window(qtbot)
     page = _action_page(window, "train")
     panel = _ready_panel(qtbot, page)
-    _fill(page.form, [*pose_overrides(pose_data, epochs=2), "dataset.batch_size=500"])
+    _fill(page.form, pose_overrides(pose_data, epochs=2))
     panel.image_edit.setText("taodesk-no-such-image:1")
-    qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Could not launch" in panel.message.text(), timeout=LONG)
+    assert _try_launch(qtbot, panel) is None
+    assert "Could not launch" in panel.message.text()
     assert (
         "taodesk-no-such-image:1" in panel.message.text() and "is not on host 'local'" in panel.message.text()
     )
     assert panel.launch_button.isEnabled(), "the user can fix it and try again"
 
     panel.image_edit.setText(STANDIN_IMAGE)
-    job_id = _launch(qtbot, panel)
+    page.form.set_value("dataset.batch_size", 500)
+    qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "checks found problems" in panel.message.text(), timeout=LONG)
+    report = panel.requirements.report
+    assert report is not None and any("batch" in f.message for f in report.errors), (
+        "preflight blocks the launch"
+    )
+    assert panel.last_job_id is None
+
+    forced = panel.launch_request()  # what `taodesk run --force` would do: launch despite preflight
+    job_id = window.context.manager.launch(forced).id
+    window.context.follow(job_id)
+    window.context.open_job(job_id)
     job_page = window.jobs_page.job_pages[job_id]
     job = _wait_final(qtbot, job_page)
     assert job.status is JobStatus.FAILED and job.exit_code == 1

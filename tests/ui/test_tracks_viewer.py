@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QCoreApplication, QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from pytestqt.qtbot import QtBot
 
@@ -133,7 +133,9 @@ def test_score_threshold_and_class_filter_hide_boxes_and_their_ground_truth(
     assert not (tracks.class_indices[viewer.scene.box_indices] == person).any()
     gt_names = infos.frame_for_token(viewer.scene.token).gt_names
     assert len(viewer.scene.gt_corners) == sum(name != "person" for name in gt_names)
-    qtbot.waitUntil(lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000
+    )
     viewer.redraw_now()
     assert "this frame" in viewer.counts.text()
 
@@ -205,7 +207,9 @@ def test_ground_truth_against_predictions_marks_misses_false_positives_and_id_sw
     tracks, infos = sample_data
     viewer = sample_viewer
     viewer.toolbar.threshold.setValue(0.0)
-    qtbot.waitUntil(lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000
+    )
     totals = match_results(tracks, infos).totals()
     assert viewer.match.summary.totals() == totals
     switch_frame = _first_frame_with(viewer, qtbot, lambda scene: scene.id_switch.any())
@@ -315,7 +319,9 @@ def test_missing_fields_unknown_tokens_and_empty_results_are_explained(
     assert viewer.banner.level == "error" and "none of the boxes could be read" in viewer.banner.text()
 
 
-def test_broken_infos_leave_the_predictions_visible(viewer: TracksViewer, qtbot: QtBot, tmp_path: Path) -> None:
+def test_broken_infos_leave_the_predictions_visible(
+    viewer: TracksViewer, qtbot: QtBot, tmp_path: Path
+) -> None:
     broken = tmp_path / "broken_infos.pkl"
     broken.write_bytes(b"\x80\x04not really a pickle")
     _load_and_wait(viewer, qtbot, results=str(SPARSE4D_SAMPLE / "results_nusc.json"), infos=[str(broken)])
@@ -328,7 +334,9 @@ def test_broken_infos_leave_the_predictions_visible(viewer: TracksViewer, qtbot:
 # -- the Results page and jobs -----------------------------------------------------------------
 
 
-def test_results_page_opens_samples_and_dropped_files(qtbot: QtBot, tmp_path: Path, screenshot_dir: Path) -> None:
+def test_results_page_opens_samples_and_dropped_files(
+    qtbot: QtBot, tmp_path: Path, screenshot_dir: Path
+) -> None:
     create_application()
     page = ResultsPage()
     qtbot.addWidget(page)
@@ -339,7 +347,12 @@ def test_results_page_opens_samples_and_dropped_files(qtbot: QtBot, tmp_path: Pa
     qtbot.mouseClick(page.sample_poses_button, Qt.MouseButton.LeftButton)
     assert page.tabs.count() == 2
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(SPARSE4D_SAMPLE / "results_nusc.json")), QUrl.fromLocalFile(str(sample_infos()))])
+    mime.setUrls(
+        [
+            QUrl.fromLocalFile(str(SPARSE4D_SAMPLE / "results_nusc.json")),
+            QUrl.fromLocalFile(str(sample_infos())),
+        ]
+    )
     drop = QDropEvent(QPointF(300, 300), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier)  # fmt: skip
     page.dropEvent(drop)
@@ -355,6 +368,10 @@ def test_results_page_opens_samples_and_dropped_files(qtbot: QtBot, tmp_path: Pa
     while page.tabs.count():
         page.close_tab(0)
     assert page.stack.currentWidget() is page.welcome
+    page.open_sample("tracks")
+    page.close_tab(0)  # closed while its files are still being read: the late result is dropped quietly
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=20_000)
+    QCoreApplication.processEvents()
 
 
 def test_main_window_has_the_results_page_and_menu(qtbot: QtBot) -> None:
@@ -368,9 +385,14 @@ def test_main_window_has_the_results_page_and_menu(qtbot: QtBot) -> None:
     texts = [action.text() for action in window.file_menu.actions()]
     assert "Open results…" in texts and "Open sample" in texts
     assert texts.index("Open sample") < texts.index("Quit")
-    sample_menu = next(action.menu() for action in window.file_menu.actions() if action.text() == "Open sample")
+    sample_menu = next(
+        action.menu() for action in window.file_menu.actions() if action.text() == "Open sample"
+    )
     sample_menu.actions()[0].trigger()
     assert window.pages.currentWidget() is window.results_page and window.results_page.tabs.count() == 1
+    wait_until_settled(qtbot, window.results_page.tabs.currentWidget())
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=20_000)
+    QCoreApplication.processEvents()
     window.close()
 
 

@@ -36,6 +36,7 @@ PRUNERS: dict[str, str] = {
 }
 DIRECTIONS = ("minimize", "maximize")
 BASELINE_ATTR = "baseline"
+STORAGE_ATTEMPTS = 5
 _storages: dict[str, Any] = {}
 _storages_lock = threading.Lock()
 
@@ -72,17 +73,34 @@ def storage_url(database: Path) -> str:
 
 
 def open_storage(database: Path) -> Any:
-    """Optuna's RDB storage on the app's database (one per file and process, reused)."""
+    """Optuna's RDB storage on the app's database (one per file and process, reused).
+
+    The first process to open the file creates Optuna's tables; when two processes do it at the
+    same moment one of them finds a table already made, so opening is tried again.
+    """
     key = str(Path(database).resolve())
     with _storages_lock:
         storage = _storages.get(key)
         if storage is None:
-            optuna = _optuna()
-            storage = optuna.storages.RDBStorage(
-                storage_url(Path(key)), engine_kwargs={"connect_args": {"timeout": 60}}
-            )
+            storage = _new_storage(key)
             _storages[key] = storage
         return storage
+
+
+def _new_storage(path: str) -> Any:
+    optuna = _optuna()
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                storage_url(Path(path)), engine_kwargs={"connect_args": {"timeout": 60}}
+            )
+        except OperationalError as error:
+            if "already exists" not in str(error) or attempt == STORAGE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -157,12 +157,12 @@ def create_study(manager: JobManager, studies: StudyStore, config: StudyConfig) 
     if config.algorithm == "grid" and grid_size(config) < config.trials:
         notes.append(f"the grid has {grid_size(config)} configurations; trials reduced from {config.trials}")
         config.trials = grid_size(config)
-    record = studies.add(StudyRecord(id=new_study_id(config.skill), config=config))
+    record = StudyRecord(id=new_study_id(config.skill), config=config)
     spec = SpecDocument.from_yaml(config.spec_yaml)
     engine = StudyEngine(record.id, config.space, config.engine_settings(), open_storage(studies.path), spec)
     if config.baseline:
         engine.enqueue_baseline()
-    return CreatedStudy(record, notes)
+    return CreatedStudy(studies.add(record), notes)
 
 
 def best_spec(studies: StudyStore, study_id: str, epochs: int | None = None) -> tuple[SpecDocument, int, str]:

@@ -94,7 +94,7 @@ class RunList(QWidget):
         """As tall as the runs (up to MAX_VISIBLE_RUNS, then it scrolls)."""
         rows = min(max(self.list.count(), 1), MAX_VISIBLE_RUNS)
         row_height = self.list.sizeHintForRow(0) if self.list.count() else 40
-        self.list.setFixedHeight(rows * row_height + 2 * self.list.frameWidth() + 2)
+        self.list.setFixedHeight(rows * row_height + 2 * self.list.frameWidth() + 6)
 
     def set_colours(self, colours: dict[str, str]) -> None:
         """The colour each shown run is drawn in."""

@@ -1,21 +1,24 @@
 """Keeps background workers alive until they report: a worker whose Python object is collected
 early loses its signals, and its result never arrives. Everything is connected before the worker
-starts, so even a worker that fails at once is released."""
+starts, so even a worker that fails at once is released; results that arrive after the widget
+that asked for them was closed are dropped."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QThreadPool
+import shiboken6
+from PySide6.QtCore import QObject, QThreadPool
 
 from app.ui.workers import Worker
 
 
 class BackgroundTasks:
-    """Starts workers and holds a reference to each until it finishes or fails."""
+    """Starts workers for ``owner`` and holds a reference to each until it finishes or fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: QObject) -> None:
+        self.owner = owner
         self._running: set[Worker] = set()
 
     @property
@@ -35,7 +38,11 @@ class BackgroundTasks:
         self._running.add(worker)
         worker.signals.finished.connect(lambda _result: self._running.discard(worker))
         worker.signals.failed.connect(lambda _message: self._running.discard(worker))
-        worker.signals.finished.connect(on_done)
-        worker.signals.failed.connect(on_error)
+        worker.signals.finished.connect(lambda result: self._deliver(on_done, result))
+        worker.signals.failed.connect(lambda message: self._deliver(on_error, message))
         QThreadPool.globalInstance().start(worker)
         return worker
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        if shiboken6.isValid(self.owner):
+            callback(value)

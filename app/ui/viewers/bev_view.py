@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGraphicsSceneMouseEvent, QWidget
 
-from app.render.geometry import footprints, heading_segments
+from app.render.geometry import footprints, ground_grid, heading_segments
 from app.ui.viewers.frame_scene import FrameScene
 from app.ui.viewers.palette import (
     FALSE_POSITIVE,
@@ -23,6 +23,7 @@ from app.ui.viewers.palette import (
 from app.ui.viewers.segment_item import PathBatch, SegmentBatchItem, cosmetic_pen, pairs_path, polygons_path
 
 _AXIS_COLOUR = "#9aa5b1"
+_GRID_COLOUR = "#2c333b"
 
 
 class BevView(pg.PlotWidget):
@@ -36,7 +37,6 @@ class BevView(pg.PlotWidget):
         self.setMinimumSize(240, 180)
         plot = self.getPlotItem()
         plot.setAspectLocked(True)
-        plot.showGrid(x=True, y=True, alpha=0.18)
         plot.setMenuEnabled(False)
         plot.hideButtons()
         for name in ("left", "bottom"):
@@ -45,6 +45,9 @@ class BevView(pg.PlotWidget):
             axis.setTextPen(pg.mkPen(_AXIS_COLOUR))
         plot.setLabel("bottom", "x (m)", color=_AXIS_COLOUR)
         plot.setLabel("left", "y (m)", color=_AXIS_COLOUR)
+        self.grid = SegmentBatchItem()
+        self.grid.setZValue(-1)
+        plot.addItem(self.grid)
         self.cameras = SegmentBatchItem()
         self.trails = SegmentBatchItem()
         self.ground_truth = SegmentBatchItem()
@@ -57,11 +60,17 @@ class BevView(pg.PlotWidget):
         self.markers.setZValue(10)
         plot.addItem(self.markers)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        self.set_bounds((-10.0, 10.0, -10.0, 10.0))
 
     def set_bounds(self, bounds: tuple[float, float, float, float]) -> None:
         """Show the area ``(xmin, xmax, ymin, ymax)``."""
         xmin, xmax, ymin, ymax = bounds
         self.getPlotItem().setRange(xRange=(xmin, xmax), yRange=(ymin, ymax), padding=0.02)
+        span = max(xmax - xmin, ymax - ymin, 1.0)
+        spacing = 1.0 if span <= 40 else float(10 ** np.ceil(np.log10(span / 40)))
+        margin = span
+        lines = ground_grid((xmin - margin, xmax + margin, ymin - margin, ymax + margin), spacing)[:, :2]
+        self.grid.set_batches([PathBatch(pairs_path(lines), cosmetic_pen(_GRID_COLOUR, 1.0))])
 
     def set_cameras(self, positions: np.ndarray, directions: np.ndarray, names: list[str]) -> None:
         """Mark each camera's ground position with a short line along its viewing direction."""
@@ -69,7 +78,8 @@ class BevView(pg.PlotWidget):
         directions = np.asarray(directions, dtype=np.float64).reshape(-1, 2)
         tips = positions + 1.2 * directions
         pairs = np.stack([positions, tips], axis=1).reshape(-1, 2)
-        self.cameras.set_labels(positions, names, colour=_AXIS_COLOUR)
+        leftward = positions[:, 0] > positions[:, 0].mean() if len(positions) else None
+        self.cameras.set_labels(positions, names, colour=_AXIS_COLOUR, leftward=leftward)
         self.cameras.set_batches([PathBatch(pairs_path(pairs), cosmetic_pen(_AXIS_COLOUR, 2.0))])
 
     def show_scene(self, scene: FrameScene, show_labels: bool = True) -> None:

@@ -135,7 +135,7 @@ class CameraGrid(QWidget):
         self._wanted: tuple[str, dict[str, CameraInfo]] | None = None
         self._loading = False
         self._columns = 0
-        self.tasks = BackgroundTasks()
+        self.tasks = BackgroundTasks(self)
 
     @property
     def images_pending(self) -> bool:

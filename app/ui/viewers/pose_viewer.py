@@ -11,11 +11,20 @@ import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.results.layouts import LAYOUTS, SkeletonLayout
 from app.ui.viewers.background import BackgroundTasks
-from app.ui.viewers.chrome import VIEWER_STYLE, MessageBanner
+from app.ui.viewers.chrome import VIEWER_STYLE, MessageBanner, notice_label
 from app.ui.viewers.confusion_view import ConfusionView
 from app.ui.viewers.result_files import FileAccess
 from app.ui.viewers.result_loading import PoseBundle, choose_layout, load_pose_bundle
@@ -40,7 +49,7 @@ class PoseViewer(QWidget):
         self.setStyleSheet(VIEWER_STYLE)
         self.bundle: PoseBundle | None = None
         self.loading = False
-        self.tasks = BackgroundTasks()
+        self.tasks = BackgroundTasks(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -75,7 +84,11 @@ class PoseViewer(QWidget):
         body.addWidget(left)
         body.addWidget(self.skeleton)
         body.setSizes([640, 700])
-        layout.addWidget(body, 1)
+        self.pages = QStackedWidget(self)
+        self.placeholder = notice_label("Nothing to show yet.", self.pages)
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(body)
+        layout.addWidget(self.pages, 1)
         self.confusion.cell_clicked.connect(self._on_cell_clicked)
         self.sequences.sequence_selected.connect(self.skeleton.show_sequence)
         self.summary.setText("No results loaded.")
@@ -90,12 +103,18 @@ class PoseViewer(QWidget):
         """Run ``function(*args)`` (which returns a bundle) in a worker and show its result."""
         self.loading = True
         self.banner.show_message(description, "info")
+        self.placeholder.setText("Reading the results …")
+        self.pages.setCurrentWidget(self.placeholder)
         self.tasks.start(function, *args, on_done=self.set_bundle, on_error=self.show_error)
 
     def show_error(self, message: str) -> None:
         """Say why nothing can be shown; the viewer stays open and usable."""
         self.loading = False
         self.banner.show_message(message, "error")
+        self.bundle = None
+        self.summary.setText("No results loaded.")
+        self.placeholder.setText("Nothing to show: see the message above.")
+        self.pages.setCurrentWidget(self.placeholder)
         self.loaded.emit()
 
     def set_bundle(self, bundle: PoseBundle) -> None:
@@ -104,6 +123,7 @@ class PoseViewer(QWidget):
         self.bundle = bundle
         results = bundle.results
         self._show_summary()
+        self.pages.setCurrentIndex(1)
         self.confusion.set_results(results)
         self.sequences.set_results(results)
         self.skeleton.set_results(results)

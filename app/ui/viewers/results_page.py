@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -27,14 +28,18 @@ from app.ui.viewers.open_results import open_files, open_job_results, open_sampl
 
 FILE_FILTER = "Result files (*.json *.pkl *.pickle *.npy *.txt *.yaml *.yml);;All files (*)"
 WELCOME = """
-<h2>Look at inference results</h2>
+<h2 style='color:#1b2631'>Look at inference results</h2>
 <p><b>Sparse4D</b>: open <code>results_nusc.json</code>, with the converted infos
 <code>.pkl</code> to see the cameras and compare against ground truth
 (and <code>metrics_summary.json</code> if you have it).</p>
 <p><b>Pose classification</b>: open the skeleton <code>.npy</code> with the inference output
 <code>.txt</code>, the label <code>.pkl</code> and the label map <code>.yaml</code>.</p>
-<p>Drop the files here, use <i>Open files…</i>, or open a finished job's results from its page.
-New here? Try the samples: they need no Docker and no GPU.</p>
+<p>Drop the files on this page, use <i>Open files…</i>, or open a finished job's results from its page.</p>
+<p style='color:#5d6d7e'>New here? The samples need no Docker and no GPU.</p>
+"""
+WELCOME_STYLE = """
+QFrame#WelcomeCard { background: white; border: 1px solid #dde3e9; border-radius: 8px; }
+QPushButton#WelcomeButton { padding: 8px 16px; font-weight: bold; }
 """
 
 
@@ -62,11 +67,7 @@ class ResultsPage(QWidget):
         self.banner = MessageBanner(self)
         layout.addWidget(self.banner)
         self.stack = QStackedWidget(self)
-        self.welcome = QLabel(WELCOME, self.stack)
-        self.welcome.setObjectName("ResultsWelcome")
-        self.welcome.setWordWrap(True)
-        self.welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.welcome.setContentsMargins(80, 20, 80, 20)
+        self.welcome = self._welcome(self.stack)
         self.tabs = QTabWidget(self.stack)
         self.tabs.setTabsClosable(True)
         self.tabs.setDocumentMode(True)
@@ -78,6 +79,39 @@ class ResultsPage(QWidget):
     def _from_menu(self, show_page: Callable[[], None], then: Callable[[], object]) -> None:
         show_page()
         then()
+
+    def _welcome(self, parent: QWidget) -> QWidget:
+        page = QWidget(parent)
+        page.setStyleSheet(WELCOME_STYLE)
+        outer = QVBoxLayout(page)
+        outer.addStretch(1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        card = QFrame(page)
+        card.setObjectName("WelcomeCard")
+        card.setMaximumWidth(760)
+        inner = QVBoxLayout(card)
+        inner.setContentsMargins(28, 20, 28, 24)
+        text = QLabel(WELCOME, card)
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        inner.addWidget(text)
+        buttons = QHBoxLayout()
+        for caption, handler in (
+            ("Try the Sparse4D sample", lambda: self.open_sample("tracks")),
+            ("Try the pose sample", lambda: self.open_sample("poses")),
+            ("Open files…", self._on_open_clicked),
+        ):
+            button = QPushButton(caption, card)
+            button.setObjectName("WelcomeButton")
+            button.clicked.connect(handler)
+            buttons.addWidget(button)
+        inner.addLayout(buttons)
+        row.addWidget(card, 1)
+        row.addStretch(1)
+        outer.addLayout(row)
+        outer.addStretch(2)
+        return page
 
     def _button(self, bar: QHBoxLayout, text: str, handler: Callable[[], object]) -> QPushButton:
         button = QPushButton(text, self)

@@ -64,6 +64,7 @@ class SegmentBatchItem(pg.GraphicsObject):
         self._batches: list[PathBatch] = []
         self._label_points = np.zeros((0, 2))
         self._label_texts: list[str] = []
+        self._label_leftward = np.zeros(0, dtype=bool)
         self._label_colour = QColor("#e8ecef")
         self._font = QFont()
         self._font.setPointSizeF(8.0)
@@ -82,11 +83,23 @@ class SegmentBatchItem(pg.GraphicsObject):
         self._bounds = rect
         self.update()
 
-    def set_labels(self, points: np.ndarray, texts: list[str], colour: str = "#e8ecef") -> None:
-        """Text next to each point (call before :meth:`set_batches` of the same frame)."""
+    def set_labels(
+        self,
+        points: np.ndarray,
+        texts: list[str],
+        colour: str = "#e8ecef",
+        leftward: np.ndarray | None = None,
+    ) -> None:
+        """Text next to each point, to its right (or left where ``leftward``); call before
+        :meth:`set_batches` of the same frame."""
         self._label_points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         self._label_texts = list(texts)
         self._label_colour = QColor(colour)
+        self._label_leftward = (
+            np.zeros(len(self._label_texts), dtype=bool)
+            if leftward is None
+            else np.asarray(leftward, dtype=bool)
+        )
 
     @property
     def batch_count(self) -> int:
@@ -113,8 +126,12 @@ class SegmentBatchItem(pg.GraphicsObject):
         painter.resetTransform()
         painter.setFont(self._font)
         painter.setPen(self._label_colour)
-        for (x, y), text in zip(self._label_points, self._label_texts, strict=False):
+        metrics = painter.fontMetrics()
+        for (x, y), text, left in zip(
+            self._label_points, self._label_texts, self._label_leftward, strict=False
+        ):
             if text:
                 anchor = transform.map(QPointF(x, y))
-                painter.drawText(anchor + QPointF(6.0, -6.0), text)
+                shift = -6.0 - metrics.horizontalAdvance(text) if left else 6.0
+                painter.drawText(anchor + QPointF(shift, -6.0), text)
         painter.restore()

@@ -86,6 +86,7 @@ class TrackDetails(QWidget):
             name = tracks.class_names[main_class[track]] if tracks.class_names else "?"
             self.chooser.addItem(f"{tracks.track_names[track]}  ·  {name}  ·  {lengths[track]} boxes", track)
         self.chooser.blockSignals(False)
+        self.speed_plot.setXRange(1, max(tracks.num_frames, 2), padding=0.02)
         self.show_track(None)
 
     def show_track(self, track_id: int | None) -> None:

@@ -10,13 +10,20 @@ import math
 import sys
 from collections.abc import Callable
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.results.infos import CameraInfo
-from app.render.geometry import box_edge_segments, heading_segments
 from app.render.gl_check import opengl_problem
 from app.ui.viewers.background import BackgroundTasks
 from app.ui.viewers.bev_view import BevView
@@ -24,10 +31,11 @@ from app.ui.viewers.camera_grid import CameraGrid, ImageLoader, camera_ground_po
 from app.ui.viewers.chrome import VIEWER_STYLE, MessageBanner, notice_label
 from app.ui.viewers.frame_scene import FrameScene, FrameSceneBuilder, SceneSettings
 from app.ui.viewers.metrics_table import MetricsTable
-from app.ui.viewers.palette import FALSE_POSITIVE, GROUND_TRUTH, ID_SWITCH, MISS, PALETTE_RGBA, hex_to_rgba
+from app.ui.viewers.palette import FALSE_POSITIVE, GROUND_TRUTH, ID_SWITCH, MISS
 from app.ui.viewers.result_files import FileAccess
 from app.ui.viewers.result_loading import TrackBundle, load_track_bundle
 from app.ui.viewers.result_sources import TrackSource
+from app.ui.viewers.scene_3d import show_scene_in_3d
 from app.ui.viewers.timeline import Timeline, frames_per_second
 from app.ui.viewers.track_details import TrackDetails
 from app.ui.viewers.track_filter import BoxFilter, FilteredMatch, match_filtered
@@ -41,6 +49,11 @@ LEGEND = (
     f"<span style='color:{ID_SWITCH}'>◯</span> ID switch"
 )
 MATCH_DELAY_MS = 250
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``"1 miss"``, ``"3 misses"``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 class TracksViewer(QWidget):
@@ -58,7 +71,7 @@ class TracksViewer(QWidget):
         self.scene: FrameScene | None = None
         self.selected_track: int | None = None
         self.loading = False
-        self.tasks = BackgroundTasks()
+        self.tasks = BackgroundTasks(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -80,6 +93,7 @@ class TracksViewer(QWidget):
         )
         strip.addWidget(self.legend)
         layout.addLayout(strip)
+        self.legend.hide()
         self.views_area = QSplitter(Qt.Orientation.Vertical, self)
         top = QSplitter(Qt.Orientation.Horizontal, self.views_area)
         self.bev = BevView(top)
@@ -108,7 +122,11 @@ class TracksViewer(QWidget):
         body.addWidget(self.side)
         body.setStretchFactor(0, 1)
         body.setSizes([1100, 300])
-        layout.addWidget(body, 1)
+        self.pages = QStackedWidget(self)
+        self.placeholder = notice_label("Nothing to show yet.", self.pages)
+        self.pages.addWidget(self.placeholder)
+        self.pages.addWidget(body)
+        layout.addWidget(self.pages, 1)
         self.timeline = Timeline(self)
         self.timeline.describe_frame = self._describe_frame
         layout.addWidget(self.timeline)
@@ -147,12 +165,21 @@ class TracksViewer(QWidget):
         """Run ``function(*args)`` (which returns a bundle) in a worker and show its result."""
         self.loading = True
         self.banner.show_message(description, "info")
+        self.placeholder.setText("Reading the results …")
+        self.pages.setCurrentWidget(self.placeholder)
         self.tasks.start(function, *args, on_done=self.set_bundle, on_error=self.show_error)
 
     def show_error(self, message: str) -> None:
         """Say why nothing can be shown; the viewer stays open and usable."""
         self.loading = False
         self.banner.show_message(message, "error")
+        self.bundle = self.builder = self.scene = None
+        self.legend.hide()
+        self.counts.setText("")
+        self.placeholder.setText("Nothing to show: see the message above.")
+        self.pages.setCurrentWidget(self.placeholder)
+        self.timeline.set_frame_count(0)
+        self._set_enabled(False)
         self.loaded.emit()
 
     def set_bundle(self, bundle: TrackBundle) -> None:
@@ -169,6 +196,7 @@ class TracksViewer(QWidget):
         has_truth = infos is not None and any(frame.has_ground_truth for frame in infos.frames)
         self.toolbar.ground_truth.setEnabled(has_truth)
         self.toolbar.ground_truth.setChecked(has_truth)
+        self.legend.setVisible(has_truth)
         self.toolbar.blockSignals(False)
         self.banner.show_warnings(bundle.warnings)
         self.details.set_results(tracks)
@@ -183,6 +211,7 @@ class TracksViewer(QWidget):
         self.cameras.set_cameras(infos.camera_names if infos is not None else [], self._image_loader(bundle))
         self.timeline.set_frame_count(tracks.num_frames, frames_per_second(tracks.timestamps))
         self._set_enabled(tracks.num_frames > 0)
+        self.pages.setCurrentIndex(1)
         if tracks.num_frames == 0:
             self.counts.setText("")
             self.bev.show_scene(FrameScene(0, ""))
@@ -280,37 +309,11 @@ class TracksViewer(QWidget):
         self.scene = scene
         self.bev.show_scene(scene, self.toolbar.labels.isChecked())
         if self.view_3d is not None:
-            self._show_3d(scene)
+            show_scene_in_3d(self.view_3d, scene)
         infos = self.bundle.infos
         self.cameras.show_scene(scene, infos.frame_for_token(scene.token) if infos is not None else None)
         self.details.set_current_frame(frame)
         self._show_counts(scene)
-
-    def _show_3d(self, scene: FrameScene) -> None:
-        assert self.view_3d is not None
-        pairs = np.concatenate([box_edge_segments(scene.corners), heading_segments(scene.corners)])
-        colours = PALETTE_RGBA[scene.colour_keys % len(PALETTE_RGBA)]
-        colours = np.concatenate([np.repeat(colours, 24, axis=0), np.repeat(colours, 2, axis=0)])
-        self.view_3d.set_boxes(pairs, colours)
-        self.view_3d.set_trails(
-            scene.trail_pairs, np.repeat(PALETTE_RGBA[scene.trail_keys % len(PALETTE_RGBA)], 2, axis=0)
-        )
-        gt_colours = np.where(
-            np.repeat(scene.gt_missed, 24)[:, None],
-            np.array(hex_to_rgba(MISS)),
-            np.array(hex_to_rgba(GROUND_TRUTH, 0.7)),
-        )
-        self.view_3d.set_ground_truth(box_edge_segments(scene.gt_corners), gt_colours)
-        if scene.selected >= 0:
-            chosen = scene.corners[[scene.selected]]
-            anchor = chosen[0, 4:8].mean(axis=0) + np.array([0.0, 0.0, 0.45])
-            label = f"track {scene.labels[scene.selected]}"
-            self.view_3d.set_selection(
-                np.concatenate([box_edge_segments(chosen), scene.selected_trail_pairs]), label, anchor
-            )
-        else:
-            self.view_3d.set_selection(scene.selected_trail_pairs)
-        self.view_3d.update()
 
     def _show_counts(self, scene: FrameScene) -> None:
         shown = f"<b>{scene.num_boxes}</b> boxes shown"
@@ -325,12 +328,17 @@ class TracksViewer(QWidget):
             return
         frame, totals = scene.counts, self.match.summary.totals()
         mota = self.match.summary.mota
-        self.counts.setText(
-            f"{shown} · <b>this frame</b>: {frame.true_positives} matched, {frame.false_positives} false "
-            f"positives, {frame.misses} misses, {frame.id_switches} ID switches · <b>all frames</b>: "
-            f"{totals['tp']} matched, {totals['fp']} FP, {totals['fn']} misses, {totals['idsw']} ID switches"
-            f"{'' if math.isnan(mota) else f', MOTA {mota:.3f}'}"
+        mota_text = "" if math.isnan(mota) else f", MOTA {mota:.3f}"
+        this_frame = (
+            f"{frame.true_positives} matched, {plural(frame.false_positives, 'false positive')}, "
+            f"{plural(frame.misses, 'miss', 'misses')}, "
+            f"{plural(frame.id_switches, 'ID switch', 'ID switches')}"
         )
+        all_frames = (
+            f"{totals['tp']} matched, {totals['fp']} FP, {plural(totals['fn'], 'miss', 'misses')}, "
+            f"{plural(totals['idsw'], 'ID switch', 'ID switches')}{mota_text}"
+        )
+        self.counts.setText(f"{shown} · <b>this frame</b>: {this_frame} · <b>all frames</b>: {all_frames}")
 
     def _describe_frame(self, index: int) -> str:
         if self.bundle is None or index >= self.bundle.tracks.num_frames:
