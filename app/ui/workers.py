@@ -80,5 +80,11 @@ def run_in_background(
         worker.signals.item.connect(on_item)
     if on_progress:
         worker.signals.progress.connect(on_progress)
+    _running.add(worker)
+    worker.signals.finished.connect(lambda _result: _running.discard(worker))
+    worker.signals.failed.connect(lambda _message: _running.discard(worker))
     QThreadPool.globalInstance().start(worker)
     return worker
+
+
+_running: set[Worker] = set()  # keeps each worker (and its signals) alive until it has reported
