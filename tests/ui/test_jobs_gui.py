@@ -570,5 +570,6 @@ def test_gpu_picker_hands_the_choice_to_the_launch_and_explains_a_refusal(
     assert panel.launch_request().gpus == [1]
     assert _try_launch(qtbot, panel) is None, "the real engine has no GPUs"
     report = panel.requirements.report
-    said = panel.message.text() + " ".join(f.message for f in report.findings) if report else panel.message.text()
+    findings = " ".join(f.message for f in report.findings) if report else ""
+    said = f"{panel.message.text()} {findings}"
     assert "GPU" in said and "1" in said and "local" in said, said
