@@ -97,8 +97,10 @@ class LaunchPanel(QFrame):
         self._build()
         context.hosts_changed.connect(self._reload_hosts)
         form.issues_changed.connect(lambda _issues: self._update_state())
+        form.automl_changed.connect(self._on_automl_changed)
         self._reload_hosts()
         self._on_parent_changed()
+        self._on_automl_changed(form.automl_on)
 
     def _build(self) -> None:
         outer = QHBoxLayout(self)
@@ -329,6 +331,9 @@ class LaunchPanel(QFrame):
                               "'Data & checks', then launch again.", "blocked")
 
     def _start_launch(self) -> None:
+        if self.form.automl_on:
+            self._open_study_setup()
+            return
         request = self.launch_request()
         self._busy = True
         self._launch_error = ""
@@ -337,6 +342,20 @@ class LaunchPanel(QFrame):
         self.context.run(
             self.context.manager.launch, request, on_done=self._on_launched, on_error=self._on_launch_failed
         )
+
+    def _open_study_setup(self) -> None:
+        """With the AutoML switch on, Launch opens a study instead of one job."""
+        from app.ui.automl.study_dialog import open_study_setup
+
+        host = self.host_name()
+        assert host is not None, "Launch is disabled without a host"
+        open_study_setup(self, self.form, host, self.context, image=self.image_edit.text().strip() or None,
+                         gpus=self.gpus.selected())
+        self._set_message("AutoML: review the search space and start the study in the dialog.", "ready")
+
+    def _on_automl_changed(self, on: bool) -> None:
+        self.launch_button.setText("AutoML study…" if on else "Launch")
+        self.launch_button.setToolTip("Search the AutoML parameters with several train jobs" if on else "")
 
     def _on_launched(self, job: Job) -> None:
         self._busy = False

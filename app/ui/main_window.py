@@ -61,7 +61,14 @@ class MainWindow(QMainWindow):
         self.results_page.install_menu(self.file_menu, lambda: self.pages.setCurrentWidget(self.results_page))
         self.reload_banks()
         self._restore_layout()
+        self.context.reconciled.connect(self._resume_studies)
         self.context.resume_following()
+
+    def _resume_studies(self) -> None:
+        """AutoML studies cut off by the last exit go on where they stopped."""
+        from app.ui.automl.runtime import runner_for
+
+        runner_for(self.context).resume_unfinished()
 
     def add_page(self, widget: QWidget, title: str) -> None:
         """Add a top-level page (hosts, jobs, viewers) beside the skills."""

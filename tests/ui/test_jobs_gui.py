@@ -74,7 +74,9 @@ def _action_page(window: MainWindow, action: str) -> ActionPage:
     window.skill_list.select(POSE)
     view = window.current_skill_view()
     assert view is not None
-    return view.page(action)
+    page = view.page(action)
+    page.automl_switch.setChecked(False)  # plain runs here; AutoML studies have their own tests
+    return page
 
 
 def _ready_panel(qtbot: QtBot, page: ActionPage) -> LaunchPanel:
@@ -573,3 +575,24 @@ def test_gpu_picker_hands_the_choice_to_the_launch_and_explains_a_refusal(
     findings = " ".join(f.message for f in report.findings) if report else ""
     said = f"{panel.message.text()} {findings}"
     assert "GPU" in said and "1" in said and "local" in said, said
+
+
+def test_with_automl_on_launch_opens_a_study_instead_of_one_job(
+    qtbot: QtBot, gui_host: HostConfig, pose_data: PoseDataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr(
+        "app.ui.automl.study_dialog.open_study_setup",
+        lambda parent, form, host, context, image=None, gpus=None: opened.append((host, gpus or [])),
+    )
+    window = _open_window(qtbot)
+    page = _action_page(window, "train")
+    page.automl_switch.setChecked(True)
+    panel = _ready_panel(qtbot, page)
+    assert panel.launch_button.text() == "AutoML study…"
+    _fill(page.form, pose_overrides(pose_data, epochs=2))
+    assert _try_launch(qtbot, panel) is None, "no plain job is launched"
+    qtbot.waitUntil(lambda: bool(opened), timeout=LONG)
+    assert opened == [("local", [])]
+    page.automl_switch.setChecked(False)
+    assert panel.launch_button.text() == "Launch"

@@ -27,8 +27,8 @@ from app.ui.application import create_application
 from app.ui.jobs_model import PROGRESS_COLUMN, JobsTableModel
 from app.ui.monitor.axes import DurationAxis, compact_duration, compact_number
 from app.ui.monitor.chart import RAW_ALPHA, ScalarChart
-from app.ui.monitor.charts import OTHER_GROUP, group_tags
 from app.ui.monitor.colours import RUN_PALETTE, assign_colours, job_colour
+from app.ui.monitor.groups import OTHER_GROUP, group_tags
 from app.ui.monitor.incremental import IncrementalSmoother
 from app.ui.monitor.job_monitor_panel import JobMonitorPanel
 from app.ui.monitor.progress_feed import JobProgressFeed
