@@ -160,6 +160,7 @@ class AppContext(QObject):
     hosts_page_requested = Signal()
     notice = Signal(str)
     reconciled = Signal()
+    results_requested = Signal(str)
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +24,8 @@ from app.core.telemetry.logs import LogLine
 from app.ui.app_context import ActionRequest, AppContext, LogFollower
 from app.ui.job_log_view import JobLogView
 from app.ui.jobs_model import format_duration, skill_title, status_colour
+from app.ui.monitor.job_monitor_panel import JobMonitorPanel
+from app.ui.viewers.open_results import viewer_kind
 
 FROM_CHECKPOINT_TITLES = {
     "evaluate": "Evaluate from this checkpoint",
@@ -38,6 +41,9 @@ def job_link(job: Job) -> str:
     return f"<a href='job:{html.escape(job.id)}'>{html.escape(job.action)} {html.escape(job.id)}</a>"
 
 
+VIEWABLE_ACTIONS = ("inference", "evaluate")
+
+
 class JobPage(QWidget):
     """Everything about one job; emits ``closed_requested`` when the job is deleted."""
 
@@ -49,6 +55,7 @@ class JobPage(QWidget):
         self.job = context.store.get(job_id)
         self.job_id = self.job.id
         self.follower: LogFollower | None = None
+        self._shown_status: JobStatus | None = None
         skill = context.bank.skills.get(self.job.skill)
         self.patterns = skill.patterns_for(self.job.action) if skill else []
         self._build()
@@ -110,7 +117,17 @@ class JobPage(QWidget):
         self.message.hide()
         layout.addWidget(self.message)
         self.log_view = JobLogView(self.patterns, parent=self)
-        layout.addWidget(self.log_view, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("JobTabs")
+        self.tabs.addTab(self.log_view, "Log")
+        self.monitor: JobMonitorPanel | None = None
+        self.monitor_holder = QWidget(self.tabs)
+        QVBoxLayout(self.monitor_holder).setContentsMargins(0, 0, 0, 0)
+        self.tabs.addTab(self.monitor_holder, "Curves && progress")
+        self.tabs.currentChanged.connect(self._on_tab_changed)
+        layout.addWidget(self.tabs, 1)
+        if self.job.action == "train" and self.job.status is not JobStatus.FAILED:
+            self.tabs.setCurrentWidget(self.monitor_holder)
 
     def _actions(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -140,6 +157,12 @@ class JobPage(QWidget):
                     f"Open {action} with this job and its latest epoch chosen",
                 )
                 self.from_checkpoint_buttons[action] = button
+        self.view_results_button = self._button(
+            bar,
+            "View results",
+            lambda: self.context.results_requested.emit(self.job_id),
+            "Open the job's outputs in the viewer (tracks or skeletons)",
+        )
         bar.addStretch(1)
         self.open_folder_button = self._button(
             bar, "Open results folder", self._on_open_folder_clicked, "Show the job's folder"
@@ -147,6 +170,14 @@ class JobPage(QWidget):
         self.delete_button = self._button(bar, "Delete…", self._on_delete_clicked, "Remove the job")
         self.delete_button.setObjectName("DangerButton")
         return bar
+
+    def _on_tab_changed(self, _index: int) -> None:
+        """The monitor polls its host, so it is made the first time its tab is shown."""
+        if self.tabs.currentWidget() is self.monitor_holder and self.monitor is None:
+            self.monitor = JobMonitorPanel(self.job, self.context.manager.session, jobs=self.context)
+            layout = self.monitor_holder.layout()
+            assert layout is not None
+            layout.addWidget(self.monitor)
 
     def _button(self, bar: QHBoxLayout, text: str, handler: object, tip: str) -> QPushButton:
         button = QPushButton(text, self)
@@ -184,6 +215,11 @@ class JobPage(QWidget):
         self.resume_button.setVisible(is_train and final)
         for button in self.from_checkpoint_buttons.values():
             button.setVisible(is_train and job.status is JobStatus.COMPLETED)
+        if job.status is JobStatus.FAILED and self._shown_status is not JobStatus.FAILED:
+            self.tabs.setCurrentWidget(self.log_view)  # the log tells why it failed
+        self._shown_status = job.status
+        viewable = job.action in VIEWABLE_ACTIONS and viewer_kind(job.skill) is not None
+        self.view_results_button.setVisible(viewable and job.status is JobStatus.COMPLETED)
 
     def _hint_text(self) -> str:
         hint = self.job.error_hint
@@ -251,6 +287,8 @@ class JobPage(QWidget):
     def shutdown(self) -> None:
         """Stop listening (the page is being closed); the job itself is not touched."""
         self._ticker.stop()
+        if self.monitor is not None:
+            self.monitor.shutdown()
         if self.follower is not None:
             self.follower.detach(self.log_view.feed)
         self.context.job_changed.disconnect(self._on_job_changed)

@@ -13,6 +13,7 @@ from app.core.skills import SkillBank, load_banks
 from app.ui.app_context import ActionRequest, AppContext
 from app.ui.hosts_page import HostsPage
 from app.ui.jobs_page import JobsPage
+from app.ui.monitor.progress_feed import JobProgressFeed
 from app.ui.skill_list import SkillListPanel
 from app.ui.skill_view import SkillView
 from app.ui.viewers.results_page import ResultsPage
@@ -62,7 +63,31 @@ class MainWindow(QMainWindow):
         self.reload_banks()
         self._restore_layout()
         self.context.reconciled.connect(self._resume_studies)
+        self.context.results_requested.connect(self.open_job_results)
+        self.progress_feed = JobProgressFeed(
+            self.context, self.context.manager.session, parent=self.jobs_page
+        )
+        self.progress_feed.attach(self.jobs_page.model)
         self.context.resume_following()
+
+    def open_job_results(self, job_id: str) -> None:
+        """Show a finished job's outputs in the Results page (read on its host, in the background)."""
+        job = self.context.store.find(job_id)
+        if job is None:
+            return
+
+        def opened(session: object) -> None:
+            self.results_page.open_job(job, session)  # type: ignore[arg-type]
+            self.pages.setCurrentWidget(self.results_page)
+
+        self.context.run(
+            self.context.manager.session,
+            job.host,
+            on_done=opened,
+            on_error=lambda message: self.statusBar().showMessage(
+                f"Cannot open the results of {job_id}: {message}", 15000
+            ),
+        )
 
     def _resume_studies(self) -> None:
         """AutoML studies cut off by the last exit go on where they stopped."""

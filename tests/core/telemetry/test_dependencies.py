@@ -6,29 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-MODULES = [
-    "crc32c_numpy",
-    "event_decode",
-    "event_fastpath",
-    "event_runs",
-    "files",
-    "logs",
-    "problems",
-    "record_index",
-    "series",
-    "smoothing",
-    "status",
-    "tfevents",
-]
 FORBIDDEN = ["PySide6", "pyqtgraph", "vispy", "tensorflow", "tensorboard", "tensorboardX", "google.protobuf"]
 
 
 def test_importing_every_telemetry_module_loads_no_heavy_dependency(repo_root: Path) -> None:
     package = repo_root / "app" / "core" / "telemetry"
-    assert sorted(path.stem for path in package.glob("*.py") if path.stem != "__init__") == sorted(MODULES)
+    modules = sorted(path.stem for path in package.glob("*.py") if path.stem != "__init__")
+    assert len(modules) >= 12
     script = (
         "import sys\n"
-        + "".join(f"import app.core.telemetry.{module}\n" for module in MODULES)
+        + "".join(f"import app.core.telemetry.{module}\n" for module in modules)
         + f"forbidden = {FORBIDDEN!r}\n"
         + "print([name for name in sys.modules if name in forbidden or name.split('.')[0] in forbidden])"
     )
