@@ -228,6 +228,7 @@ class JobMonitorPanel(QWidget):
                 self._metrics_timer.start(0)
         if job.status.is_final and not was_final:
             self._poll_soon()
+        self._list_candidates()  # the run list shows each run's state
 
     def _on_job_changed(self, job_id: str) -> None:
         if self._closed or self.jobs is None:
