@@ -40,4 +40,10 @@ if [ "$with_tests" = 1 ]; then
 else
   .venv/bin/python -m pip install -q -e .
 fi
+# A desktop entry and icon for the user's application menu.
+apps="${XDG_DATA_HOME:-$HOME/.local/share}/applications"
+icons="${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/scalable/apps"
+mkdir -p "$apps" "$icons"
+sed "s#^Exec=.*#Exec=$(pwd)/.venv/bin/taodesk#" packaging/taodesk.desktop > "$apps/taodesk.desktop"
+cp packaging/taodesk.svg "$icons/taodesk.svg"
 echo "TAO Desk installed in $(pwd)/.venv (run: .venv/bin/taodesk)"
