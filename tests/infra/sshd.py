@@ -156,7 +156,7 @@ def ssh_host_config(ssh_server: SshServer, tmp_path: Path) -> HostConfig:
     """Settings for the private sshd as an SSH host, its host key already accepted by the app."""
     accept_host_key(ssh_server.host, ssh_server.port, ssh_server.host_key_type, ssh_server.host_key_base64)
     workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    workspace.mkdir(exist_ok=True)
     return HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
                       ssh_user=ssh_server.user, key_file=str(ssh_server.client_key), workspace=str(workspace),
                       connect_timeout=5.0)

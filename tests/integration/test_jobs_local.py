@@ -1,4 +1,4 @@
-"""Jobs through the real path: the stand-in TAO image on the local Docker engine."""
+"""Jobs through the real path: the stand-in TAO image on the local Docker engine and over SSH."""
 
 from __future__ import annotations
 
@@ -18,18 +18,33 @@ pytestmark = [pytest.mark.docker, needs_standin]
 POSE = "tao-train-pose-classification"
 
 
-def _request(manager: JobManager, action: str, data: PoseDataset, **kwargs: object) -> LaunchRequest:
+@pytest.fixture(params=["local", pytest.param("lab", marks=pytest.mark.ssh)])
+def host(request: pytest.FixtureRequest, manager: JobManager) -> str:
+    """Each test runs on the local engine and on an SSH host (the private sshd, same engine)."""
+    if request.param == "lab":
+        config = request.getfixturevalue("ssh_host_config")
+        local = manager.hosts.get("local")
+        config.default_images = dict(local.default_images)
+        config.extra_env = dict(local.extra_env)
+        config.shm_size = local.shm_size
+        manager.hosts.put(config)
+    return str(request.param)
+
+
+def _request(
+    manager: JobManager, action: str, data: PoseDataset, host: str = "local", **kwargs: object
+) -> LaunchRequest:
     skill = manager.bank.skill(POSE)
     spec = render_spec(skill, action, overrides=pose_overrides(data))
-    return LaunchRequest(skill=POSE, action=action, host="local", spec=spec, **kwargs)  # type: ignore[arg-type]
+    return LaunchRequest(skill=POSE, action=action, host=host, spec=spec, **kwargs)  # type: ignore[arg-type]
 
 
 def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(
-    manager: JobManager, pose_data: PoseDataset
+    host: str, manager: JobManager, pose_data: PoseDataset
 ) -> None:
-    train = manager.launch(_request(manager, "train", pose_data))
+    train = manager.launch(_request(manager, "train", pose_data, host=host))
     assert train.status is JobStatus.RUNNING and train.container_id
-    container = manager.session("local").docker.containers.get(train.container_id)
+    container = manager.session(host).docker.containers.get(train.container_id)
     config = container.attrs["Config"]
     assert config["Labels"]["taodesk.job"] == train.id and config["Labels"]["taodesk.action"] == "train"
     assert container.name == f"taodesk-{train.id}"
@@ -60,7 +75,7 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(
     checkpoints = sorted(p.name for p in Path(train.results_dir, "train").glob("model_epoch_*.pth"))
     assert checkpoints[-1] == "model_epoch_003_step_00032.pth"
 
-    evaluate = manager.launch(_request(manager, "evaluate", pose_data, parent_id=train.id))
+    evaluate = manager.launch(_request(manager, "evaluate", pose_data, host=host, parent_id=train.id))
     assert "model_epoch_003_step_00032.pth" in evaluate.checkpoint
     evaluate = manager.follow(evaluate.id)
     assert evaluate.status is JobStatus.COMPLETED, manager.log(evaluate.id).text(last=40)
@@ -69,13 +84,15 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(
     ]
 
     chosen = checkpoints[0]
-    export = manager.launch(_request(manager, "export", pose_data, parent_id=train.id, checkpoint=chosen))
+    export = manager.launch(
+        _request(manager, "export", pose_data, host=host, parent_id=train.id, checkpoint=chosen)
+    )
     assert export.checkpoint.endswith(chosen), "the exact checkpoint the user picked is handed off"
     assert manager.follow(export.id).status is JobStatus.COMPLETED
     onnx = Path(export.results_dir, "export", "pose_classification.onnx")
     assert onnx.is_file()
 
-    inference = manager.launch(_request(manager, "inference", pose_data, parent_id=train.id))
+    inference = manager.launch(_request(manager, "inference", pose_data, host=host, parent_id=train.id))
     inference = manager.follow(inference.id)
     assert inference.status is JobStatus.COMPLETED, manager.log(inference.id).text(last=40)
     predictions = Path(inference.results_dir, "inference", "results.txt").read_text().splitlines()
@@ -83,23 +100,23 @@ def test_pose_train_evaluate_export_inference_with_checkpoint_hand_off(
 
 
 def test_failure_gets_the_skill_hint_and_missing_image_is_refused(
-    manager: JobManager, pose_data: PoseDataset
+    host: str, manager: JobManager, pose_data: PoseDataset
 ) -> None:
-    request = _request(manager, "train", pose_data)
+    request = _request(manager, "train", pose_data, host=host)
     request.spec.set("dataset.batch_size", 500)
     job = manager.follow(manager.launch(request).id)
     assert job.status is JobStatus.FAILED and job.exit_code == 1
     assert "smaller than the total batch size" in manager.log(job.id).text()
     assert "batch" in job.error_hint.lower()
-    missing = _request(manager, "train", pose_data, image="taodesk-no-such-image:1")
-    with pytest.raises(LaunchError, match="is not on host 'local'"):
+    missing = _request(manager, "train", pose_data, host=host, image="taodesk-no-such-image:1")
+    with pytest.raises(LaunchError, match=f"is not on host '{host}'"):
         manager.launch(missing)
 
 
-def test_cancel_stops_the_container(manager: JobManager, pose_data: PoseDataset) -> None:
-    request = _request(manager, "train", pose_data)
+def test_cancel_stops_the_container(host: str, manager: JobManager, pose_data: PoseDataset) -> None:
+    request = _request(manager, "train", pose_data, host=host)
     request.spec.set("train.num_epochs", 200)
-    config = manager.hosts.get("local")
+    config = manager.hosts.get(host)
     config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.5"
     manager.hosts.put(config)
     job = manager.launch(request)
@@ -107,19 +124,19 @@ def test_cancel_stops_the_container(manager: JobManager, pose_data: PoseDataset)
     assert job.status is JobStatus.CANCELLED
 
 
-def test_oom_is_reported_with_the_hint(manager: JobManager, pose_data: PoseDataset) -> None:
-    config = manager.hosts.get("local")
+def test_oom_is_reported_with_the_hint(host: str, manager: JobManager, pose_data: PoseDataset) -> None:
+    config = manager.hosts.get(host)
     config.extra_env["TAODESK_STANDIN_ALLOCATE_MB"] = "400"
     manager.hosts.put(config)
     job = manager.wait(
-        manager.launch(_request(manager, "train", pose_data, memory_limit="96m")).id, timeout=120
+        manager.launch(_request(manager, "train", pose_data, host=host, memory_limit="96m")).id, timeout=120
     )
     assert job.status is JobStatus.FAILED and job.exit_code == 137
     assert "out of memory" in job.error_hint.lower()
 
 
 def test_gpu_job_on_an_engine_without_gpus_leaves_no_container(
-    manager: JobManager, pose_data: PoseDataset, monkeypatch: pytest.MonkeyPatch
+    host: str, manager: JobManager, pose_data: PoseDataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app.core.hosts.gpus import GpuInfo, GpuInventory
 
@@ -137,10 +154,10 @@ def test_gpu_job_on_an_engine_without_gpus_leaves_no_container(
         note="",
     )
     monkeypatch.setattr("app.core.jobs.manager.list_gpus", lambda session: fake)
-    request = _request(manager, "train", pose_data, gpus=[0])
+    request = _request(manager, "train", pose_data, host=host, gpus=[0])
     with pytest.raises(LaunchError, match="cannot give GPUs"):
         manager.launch(request)
-    client = manager.session("local").docker
+    client = manager.session(host).docker
     leftovers = client.containers.list(
         all=True, filters={"label": f"taodesk.job={manager.store.all()[0].id}"}
     )
