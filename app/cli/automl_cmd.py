@@ -16,8 +16,8 @@ from typing import Any
 
 from app.cli import UsageError
 from app.cli.common import add_bank_option, find_skill, read_spec_or_usage
+from app.cli.job_options import parse_gpus
 from app.cli.jobs_common import format_duration, open_manager
-from app.cli.run_cmd import parse_gpus
 from app.core.automl.engine import ALGORITHMS, PRUNERS, exact_preview_count, preview_proposals
 from app.core.automl.scheduler import StudyScheduler
 from app.core.automl.service import StudyConfigError, create_study, default_config, promote_best

@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 from app.cli import UsageError
-from app.cli.common import add_bank_option, check_action, find_skill, read_spec_or_usage
+from app.cli.common import add_bank_option, check_action, find_skill
+from app.cli.job_options import add_job_arguments, add_preflight_options, build_spec, parse_gpus
 from app.cli.jobs_common import open_manager
-from app.cli.run_cmd import parse_gpus
 from app.core.datasets.context import MiB, PreflightOptions
 from app.core.datasets.preflight import PreflightReport, run_preflight
 from app.core.datasets.registry import DatasetRegistry, DatasetRegistryError
@@ -20,56 +20,17 @@ from app.core.hosts.settings import HostSettingsError
 from app.core.jobs.manager import JobManager
 from app.core.skills.model import Skill
 from app.core.specs.document import SpecDocument
-from app.core.specs.overrides import OverrideError
-from app.core.specs.service import render_spec
-
-
-def add_preflight_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by ``preflight`` and ``run``."""
-    parser.add_argument(
-        "--dataset",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="use this registered dataset for its role (default: the host's first one)",
-    )
-    parser.add_argument(
-        "--plan-export",
-        action="store_true",
-        help="also warn about settings an ONNX export of this model would not accept",
-    )
-    parser.add_argument(
-        "--max-pickle-mb",
-        type=int,
-        default=PreflightOptions.max_infos_bytes // MiB,
-        metavar="MB",
-        help="read infos pickles up to this size (default %(default)s)",
-    )
 
 
 def register(sub: Any) -> None:
     """Add the ``preflight`` command."""
     parser = sub.add_parser("preflight", help="check a spec and its data on the host before launching")
-    parser.add_argument("skill", metavar="SKILL")
-    parser.add_argument("action", metavar="ACTION")
-    parser.add_argument("--host", required=True, metavar="NAME")
-    parser.add_argument("--spec", metavar="FILE", help="start from this spec instead of the template")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
-    parser.add_argument("--parent", metavar="JOB", help="the job whose results this one uses")
+    add_job_arguments(parser)
     parser.add_argument("--gpus", metavar="LIST", help="host GPU indices the job would get, e.g. 0,1")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     add_preflight_options(parser)
     add_bank_option(parser)
     parser.set_defaults(handler=run_preflight_command)
-
-
-def build_spec(skill: Skill, action: str, spec_file: str | None, overrides: list[str]) -> SpecDocument:
-    """The template (or a spec file) with ``--set`` overrides; UsageError on bad input."""
-    base = read_spec_or_usage(spec_file) if spec_file else None
-    try:
-        return render_spec(skill, action, base, overrides)
-    except OverrideError as exc:
-        raise UsageError(str(exc)) from exc
 
 
 def preflight_with_manager(

@@ -7,26 +7,21 @@ import sys
 from typing import Any
 
 from app.cli import UsageError
-from app.cli.common import add_bank_option, check_action, find_skill, read_spec_or_usage
+from app.cli.common import add_bank_option, check_action, find_skill
+from app.cli.job_options import add_job_arguments, add_preflight_options, build_spec, parse_gpus
 from app.cli.jobs_common import open_manager
+from app.cli.preflight_cmd import preflight_with_manager
 from app.core.hosts.errors import HostError
 from app.core.hosts.settings import HostSettingsError
 from app.core.jobs.manager import LaunchRequest
 from app.core.jobs.params import ParentCheckpointError
 from app.core.jobs.plan import LaunchError
-from app.core.specs.overrides import OverrideError
-from app.core.specs.service import render_spec
 
 
 def register(sub: Any) -> None:
     """Add the ``run`` command."""
     parser = sub.add_parser("run", help="launch an action as a TAO container on a host")
-    parser.add_argument("skill", metavar="SKILL")
-    parser.add_argument("action", metavar="ACTION")
-    parser.add_argument("--host", required=True, metavar="NAME")
-    parser.add_argument("--spec", metavar="FILE", help="start from this spec instead of the template")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key")
-    parser.add_argument("--parent", metavar="JOB", help="the job whose results this one uses")
+    add_job_arguments(parser)
     parser.add_argument(
         "--checkpoint", metavar="FILE", help="exact checkpoint of the parent (default: highest)"
     )
@@ -38,27 +33,13 @@ def register(sub: Any) -> None:
         "--wait", action="store_true", help="follow the log; exit 0 only if the job completed"
     )
     parser.add_argument("--force", action="store_true", help="launch even when preflight finds errors")
-    from app.cli.preflight_cmd import add_preflight_options
-
     add_preflight_options(parser)
     add_bank_option(parser)
     parser.set_defaults(handler=run_run)
 
 
-def parse_gpus(text: str | None) -> list[int]:
-    """``0,1`` -> [0, 1]."""
-    if not text:
-        return []
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"--gpus takes indices like 0,1, not '{text}'") from None
-
-
 def _preflight_or_refuse(manager: Any, skill: Any, args: argparse.Namespace, spec: Any) -> Any:
     """Run preflight and print its findings; the spec with the table's values filled, or None to refuse."""
-    from app.cli.preflight_cmd import preflight_with_manager
-
     try:
         report = preflight_with_manager(manager, skill, args.action, args.host, spec, args)
     except HostError as exc:
@@ -79,12 +60,7 @@ def run_run(args: argparse.Namespace) -> int:
     manager = open_manager(args.bank)
     skill = find_skill(manager.bank, args.skill)
     check_action(skill, args.action)
-    base = read_spec_or_usage(args.spec) if args.spec else None
-    try:
-        spec = render_spec(skill, args.action, base, args.set)
-    except OverrideError as exc:
-        raise UsageError(str(exc)) from exc
-    spec = _preflight_or_refuse(manager, skill, args, spec)
+    spec = _preflight_or_refuse(manager, skill, args, build_spec(skill, args.action, args.spec, args.set))
     if spec is None:
         return 1
     request = LaunchRequest(

@@ -11,12 +11,17 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from app.cli import UsageError
 
+if TYPE_CHECKING:
+    from app.ui.viewers.bundle_viewer import BundleViewer
+
 SETTLE_SECONDS = 15.0
+Bundle = TypeVar("Bundle")
 
 
 def register(sub: Any) -> None:
@@ -102,6 +107,30 @@ def _settle(app: Any, busy: Any) -> None:
         time.sleep(0.01)
 
 
+def _show_loaded(
+    viewer: BundleViewer,
+    title: str,
+    size: tuple[int, int],
+    load: Callable[[], Bundle],
+    warnings: Callable[[Bundle], list[str]],
+) -> Bundle | None:
+    """Open the viewer and show what ``load`` reads, with its ``warnings`` printed; None (the message
+    shown and printed) when nothing could be read."""
+    viewer.setWindowTitle(f"TAO Desk · {title}")
+    viewer.resize(*size)
+    viewer.show()
+    try:
+        bundle = load()
+    except ValueError as exc:  # the results' and files' errors are ValueErrors with a message for the user
+        viewer.show_error(str(exc))
+        print(f"taodesk: {exc}", file=sys.stderr)
+        return None
+    viewer.set_bundle(bundle)
+    for warning in warnings(bundle):
+        print(f"warning: {warning}", file=sys.stderr)
+    return bundle
+
+
 def _finish(app: Any, viewer: Any, args: argparse.Namespace, shown: bool) -> int:
     if not args.screenshot:
         return int(app.exec())
@@ -138,20 +167,11 @@ def run_tracks(args: argparse.Namespace) -> int:
     viewer = TracksViewer()
     if viewer.gl_problem:
         print(f"note: 3D view unavailable: {viewer.gl_problem}", file=sys.stderr)
-    viewer.setWindowTitle(f"TAO Desk · {results.name}")
-    viewer.resize(width, height)
-    viewer.show()
-    shown = True
-    try:
-        bundle = load_track_bundle(source)
-    except ValueError as exc:  # ResultsError and ResultFileError are ValueErrors with a message for the user
-        viewer.show_error(str(exc))
-        print(f"taodesk: {exc}", file=sys.stderr)
-        shown = False
-    else:
-        viewer.set_bundle(bundle)
-        for warning in bundle.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    bundle = _show_loaded(
+        viewer, results.name, (width, height), lambda: load_track_bundle(source), lambda b: b.warnings
+    )
+    shown = bundle is not None
+    if bundle is not None:
         viewer.timeline.set_frame(args.frame - 1)
         if args.select is not None:
             if args.select not in bundle.tracks.track_names:
@@ -196,23 +216,17 @@ def run_poses(args: argparse.Namespace) -> int:
     viewer = PoseViewer()
     if viewer.skeleton.gl_problem:
         print(f"note: 3D view unavailable: {viewer.skeleton.gl_problem}", file=sys.stderr)
-    viewer.setWindowTitle(f"TAO Desk · {Path(args.data).name}")
-    viewer.resize(width, height)
-    viewer.show()
-    shown = True
-    try:
-        bundle = load_pose_bundle(source)
-    except ValueError as exc:  # PoseResultsError and ResultFileError carry a message for the user
-        viewer.show_error(str(exc))
-        print(f"taodesk: {exc}", file=sys.stderr)
-        shown = False
-    else:
-        viewer.set_bundle(bundle)
-        for warning in ([bundle.layout_problem] if bundle.layout_problem else []) + bundle.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-        if 0 <= args.sequence < bundle.results.num_sequences:
-            viewer.sequences.set_filter(None, None)
-            viewer.sequences.select_row(args.sequence)
+    bundle = _show_loaded(
+        viewer,
+        Path(args.data).name,
+        (width, height),
+        lambda: load_pose_bundle(source),
+        lambda b: ([b.layout_problem] if b.layout_problem else []) + b.warnings,
+    )
+    shown = bundle is not None
+    if bundle is not None and 0 <= args.sequence < bundle.results.num_sequences:
+        viewer.sequences.set_filter(None, None)
+        viewer.sequences.select_row(args.sequence)
     if args.screenshot:
         _settle(app, lambda: viewer.tasks.busy)
     return _finish(app, viewer, args, shown)

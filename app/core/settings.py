@@ -10,6 +10,7 @@ import yaml
 
 from app import paths
 from app.core.coerce import as_dict, as_list
+from app.core.versioned_yaml import write_yaml_document
 
 SETTINGS_VERSION = 1
 
@@ -59,10 +60,7 @@ class AppSettings:
             "last_skill": self.last_skill,
             "last_action": self.last_action,
         }
-        path = self.file()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        tmp.replace(path)
+        write_yaml_document(self.file(), data, keep_backup=False)
 
     def add_bank(self, folder: str) -> None:
         """Remember a bank folder (most recent last, no duplicates)."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtWidgets import QWidget
 
 from app.core.hosts.gpus import GpuInventory
 from app.core.hosts.settings import HostConfig, HostSettingsError, HostStore
@@ -306,3 +307,19 @@ class AppContext(QObject):
             traceback.print_exc()
         for follower in followers:
             follower.join(timeout=2)
+
+
+def show_page_alone(make_page: Callable[[AppContext], QWidget]) -> None:
+    """Open one page alone on the user's own hosts and jobs (``python -m app.ui.<page>``)."""
+    from app.core.settings import bank_folders
+    from app.core.skills import load_banks
+    from app.ui.application import create_application
+
+    app = create_application()
+    context = AppContext(load_banks(bank_folders([])))
+    page = make_page(context)
+    page.resize(1200, 800)
+    page.show()
+    context.resume_following()
+    app.exec()
+    context.close()

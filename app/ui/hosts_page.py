@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.core.hosts.check import HostReport
 from app.core.hosts.settings import HostConfig
-from app.ui.app_context import AppContext
+from app.ui.app_context import AppContext, show_page_alone
 from app.ui.host_dialog import HostDialog
 from app.ui.host_report import HostReportView, images_used, run_check
 
@@ -207,18 +207,7 @@ class HostsPage(QWidget):
 
 def main() -> None:
     """Open the page alone on the user's own hosts and jobs (``python -m app.ui.hosts_page``)."""
-    from app.core.settings import bank_folders
-    from app.core.skills import load_banks
-    from app.ui.application import create_application
-
-    app = create_application()
-    context = AppContext(load_banks(bank_folders([])))
-    page = HostsPage(context)
-    page.resize(1200, 800)
-    page.show()
-    context.resume_following()
-    app.exec()
-    context.close()
+    show_page_alone(HostsPage)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.jobs.model import JobStatus
-from app.ui.app_context import AppContext
+from app.ui.app_context import AppContext, show_page_alone
 from app.ui.job_page import JobPage
 from app.ui.jobs_model import (
     CREATED_COLUMN,
@@ -188,18 +188,7 @@ class JobsPage(QWidget):
 
 def main() -> None:
     """Open the page alone on the user's own hosts and jobs (``python -m app.ui.jobs_page``)."""
-    from app.core.settings import bank_folders
-    from app.core.skills import load_banks
-    from app.ui.application import create_application
-
-    app = create_application()
-    context = AppContext(load_banks(bank_folders([])))
-    page = JobsPage(context)
-    page.resize(1200, 800)
-    page.show()
-    context.resume_following()
-    app.exec()
-    context.close()
+    show_page_alone(JobsPage)
 
 
 if __name__ == "__main__":

@@ -40,17 +40,17 @@ def bench_form_build() -> None:
         view = ActionFormView(form)
         view.resize(700, 800)
         view.show()
-        app.processEvents()  # type: ignore[attr-defined]
+        app.processEvents()
         lazy_times.append(time.perf_counter() - start)
         for section in list(view.sections.values()):
             section.ensure_built()
             section.set_expanded(True)
-        app.processEvents()  # type: ignore[attr-defined]
+        app.processEvents()
         full_times.append(time.perf_counter() - start)
         rows = sum(1 for _ in view.all_rows())
         view.close()
         view.deleteLater()
-        app.processEvents()  # type: ignore[attr-defined]
+        app.processEvents()
     print(f"sparse4d/train form model only:                 {_median_ms(model_times)}")
     print(f"form model + widgets as first shown (lazy):     {_median_ms(lazy_times)}  (target <= 300 ms)")
     print(f"form model + every section built ({rows} rows): {_median_ms(full_times)}")

@@ -13,8 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.core.hosts.known_hosts import accept_host_key
-from app.core.hosts.settings import HostConfig, HostStore
+from app.core.hosts.settings import HostStore
 from app.core.jobs.manager import JobManager, LaunchRequest
 from app.core.jobs.store import JobStore
 from app.core.skills import load_banks
@@ -52,12 +51,10 @@ def main() -> None:
         hosts.put(local_host(base / "ws-local"))
         server, process = start_sshd(base / "sshd")
         try:
-            accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
+            server.accept_host_key()
             (base / "ws-ssh").mkdir()
-            hosts.put(HostConfig(name="lab", kind="ssh", ssh_host=server.host, ssh_port=server.port,
-                                 ssh_user=server.user, key_file=str(server.client_key),
-                                 workspace=str(base / "ws-ssh"), shm_size="256m",
-                                 default_images={s: STANDIN_IMAGE for s in SKILLS}))
+            hosts.put(server.host_config(base / "ws-ssh", shm_size="256m",
+                                         default_images={s: STANDIN_IMAGE for s in SKILLS}))
             manager = JobManager(JobStore(), load_banks([REPO / "skills"]), hosts)
             for host in ("local", "lab"):
                 start = time.perf_counter()

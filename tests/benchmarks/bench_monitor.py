@@ -95,7 +95,6 @@ def _print_latency(label: str, samples: list[float], target: float) -> None:
 
 def bench_latency(base: Path) -> None:
     """Local and SSH latency from a written scalar to the drawn point."""
-    from app.core.hosts.known_hosts import accept_host_key
     from app.core.hosts.session import open_session
     from app.core.hosts.settings import HostConfig
     from tests.infra.sshd import start_sshd, stop_sshd
@@ -109,10 +108,8 @@ def bench_latency(base: Path) -> None:
         print(f"latency ssh    skipped: {error}")
         return
     try:
-        accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
-        config = HostConfig(name="lab", kind="ssh", ssh_host=server.host, ssh_port=server.port,
-                            ssh_user=server.user, key_file=str(server.client_key), workspace=str(base))
-        remote = open_session(config)
+        server.accept_host_key()
+        remote = open_session(server.host_config(base))
         _print_latency("ssh", _latencies("lab", lambda _host: remote, base), 2.0)
         remote.close()
     finally:

@@ -169,26 +169,29 @@ def _report(label: str, measured: tuple[float, float, PreflightReport], target: 
     print(f"  {label:<40} {seconds:6.2f} s (CPU here {cpu:5.2f} s)  {verdict}{report.summary()}; {errors}")
 
 
+def time_both_cases(
+    session: HostSession, host: str, pose_folder: Path, job_dir: Path, repeat: int, target: float
+) -> tuple[float, float, PreflightReport]:
+    """Time and print the pose case, and the Sparse4D case cold and again; the cold Sparse4D figures."""
+    _report("pose train, 2 GB .npy", timed(pose_case(session, pose_folder, host), repeat), target)
+    sparse = sparse4d_case(session, job_dir, host)
+    cold: tuple[float, float, PreflightReport] = timed(sparse, repeat)
+    size = next(job_dir.glob("results/train/*.pkl")).stat().st_size
+    _report(f"sparse4d train, {size / MB:.0f} MB infos, cold", cold, target)
+    _report("  same, pickle unchanged since last check", timed(sparse, repeat, cold=False), None)
+    return cold
+
+
 def open_ssh() -> tuple[HostSession, Any] | None:
     """A session on a private sshd on 127.0.0.1 (None when OpenSSH is not installed)."""
-    from app.core.hosts.known_hosts import accept_host_key
     from app.core.hosts.ssh import SshHostSession
     from tests.infra.sshd import sshd_binary, start_sshd
 
     if sshd_binary() is None:
         return None
     server, process = start_sshd(Path(tempfile.mkdtemp(prefix="bench-sshd-")))
-    accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
-    config = HostConfig(
-        name="lab",
-        kind="ssh",
-        ssh_host=server.host,
-        ssh_port=server.port,
-        ssh_user=server.user,
-        key_file=str(server.client_key),
-        workspace=tempfile.gettempdir(),
-    )
-    return SshHostSession(config), process
+    server.accept_host_key()
+    return SshHostSession(server.host_config(tempfile.gettempdir())), process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,11 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         local = LocalHostSession(HostConfig(name="local", workspace=scratch))
         print("local:")
-        _report("pose train, 2 GB .npy", timed(pose_case(local, pose_folder, "local"), args.repeat), 2.0)
-        sparse = sparse4d_case(local, job_dir, "local")
-        cold = timed(sparse, args.repeat)
-        _report(f"sparse4d train, {size / MB:.0f} MB infos, cold", cold, 2.0)
-        _report("  same, pickle unchanged since last check", timed(sparse, args.repeat, cold=False), None)
+        cold = time_both_cases(local, "local", pose_folder, job_dir, args.repeat, 2.0)
         read, _, infos_bytes = timed(lambda: local.read_range(str(infos), 0, size + 1), args.repeat)
         full, full_cpu, _ = timed(lambda: load_pickle_bytes(infos_bytes, "infos", max_bytes=size + 1), 1)
         print(
@@ -231,11 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         remote, process = opened
         try:
             print("ssh (private sshd on 127.0.0.1, SFTP):")
-            _report("pose train, 2 GB .npy", timed(pose_case(remote, pose_folder, "lab"), args.repeat), 5.0)
-            sparse = sparse4d_case(remote, job_dir, "lab")
-            cold = timed(sparse, args.repeat)
-            _report(f"sparse4d train, {size / MB:.0f} MB infos, cold", cold, 5.0)
-            _report("  same, pickle unchanged since last check", timed(sparse, args.repeat, cold=False), None)
+            cold = time_both_cases(remote, "lab", pose_folder, job_dir, args.repeat, 5.0)
             read_remote, _, _ = timed(lambda: remote.read_range(str(infos), 0, size + 1), args.repeat)
             rate = size / MB / read_remote
             print(f"  reference: SFTP read of the infos whole {read_remote:.2f} s ({rate:.0f} MB/s)")

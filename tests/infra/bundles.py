@@ -68,7 +68,7 @@ def write_bundle(
         encoding="utf-8",
     )
     schema = schema or MINIMAL_SCHEMA
-    manifest = {"schema_version": 1, "automl_enabled": True, "actions": {}}
+    manifest: dict[str, Any] = {"schema_version": 1, "automl_enabled": True, "actions": {}}
     for action in actions:
         (folder / "schemas" / f"{action}.schema.json").write_text(json.dumps(schema), encoding="utf-8")
         data = template or {

@@ -57,11 +57,22 @@ def manager(tmp_path: Path) -> Iterator[JobManager]:
     store = JobStore()
     jobs = JobManager(store, load_banks([REPO / "skills"]), hosts)
     yield jobs
-    for job in store.all():
+    delete_all_jobs(jobs)
+    store.close()
+
+
+def delete_all_jobs(jobs: JobManager | None = None) -> None:
+    """Delete every stored job with its container and files, then close the manager (by default one of
+    its own on the user's job store and hosts: what a GUI test launched through the window)."""
+    if jobs is None:
+        store = JobStore()
+        delete_all_jobs(JobManager(store, load_banks([REPO / "skills"]), HostStore()))
+        store.close()
+        return
+    for job in jobs.store.all():
         with contextlib.suppress(Exception):
             jobs.delete(job.id)
     jobs.close()
-    store.close()
 
 
 @pytest.fixture

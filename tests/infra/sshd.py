@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,15 @@ class SshServer:
         """A known_hosts line that trusts this server's host key."""
         name = self.host if self.port == 22 else f"[{self.host}]:{self.port}"
         return f"{name} {self.host_public_key}"
+
+    def accept_host_key(self) -> None:
+        """Trust this server's host key in the app's known hosts, as a user accepting it would."""
+        accept_host_key(self.host, self.port, self.host_key_type, self.host_key_base64)
+
+    def host_config(self, workspace: str | Path, name: str = "lab", **settings: Any) -> HostConfig:
+        """Settings for this server as an SSH host, logging in with the client key."""
+        return HostConfig(name=name, kind="ssh", ssh_host=self.host, ssh_port=self.port, ssh_user=self.user,
+                          key_file=str(self.client_key), workspace=str(workspace), **settings)
 
 
 def sshd_binary() -> str | None:
@@ -154,12 +164,10 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
 @pytest.fixture
 def ssh_host_config(ssh_server: SshServer, tmp_path: Path) -> HostConfig:
     """Settings for the private sshd as an SSH host, its host key already accepted by the app."""
-    accept_host_key(ssh_server.host, ssh_server.port, ssh_server.host_key_type, ssh_server.host_key_base64)
+    ssh_server.accept_host_key()
     workspace = tmp_path / "workspace"
     workspace.mkdir(exist_ok=True)
-    return HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                      ssh_user=ssh_server.user, key_file=str(ssh_server.client_key), workspace=str(workspace),
-                      connect_timeout=5.0)
+    return ssh_server.host_config(workspace, connect_timeout=5.0)
 
 
 @dataclass(frozen=True)

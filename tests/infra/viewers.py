@@ -11,7 +11,7 @@ import yaml
 from pytestqt.qtbot import QtBot
 
 from app.core.jobs.model import Job, JobStatus
-from app.ui.viewers.pose_viewer import PoseViewer
+from app.ui.viewers.bundle_viewer import BundleViewer
 from app.ui.viewers.tracks_viewer import TracksViewer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def sample_infos() -> Path:
     return path
 
 
-def wait_until_settled(qtbot: QtBot, viewer: TracksViewer | PoseViewer, timeout: int = LONG) -> None:
+def wait_until_settled(qtbot: QtBot, viewer: BundleViewer, timeout: int = LONG) -> None:
     """Wait until the viewer's reads, matching and camera images are done, then draw."""
 
     def settled() -> bool:

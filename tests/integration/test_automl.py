@@ -131,6 +131,18 @@ def _cli_study(manager: JobManager, data: PoseDataset) -> list[str]:
     ]
 
 
+def _start_cli_study(manager: JobManager, data: PoseDataset) -> subprocess.Popen[str]:
+    """``taodesk automl start`` of `_cli_study` in another process (its output piped, as text)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *_cli_study(manager, data)],
+        cwd=REPO,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 def _wait_for(
     studies: StudyStore,
     condition: Callable[[StudySnapshot], bool],
@@ -154,14 +166,7 @@ def _wait_for(
 def test_study_survives_the_app_being_killed(manager: JobManager, pose_data: PoseDataset) -> None:
     set_epoch_seconds(manager, 1.0)
     studies = StudyStore(manager.store)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", *_cli_study(manager, pose_data)],
-        cwd=REPO,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = _start_cli_study(manager, pose_data)
     try:
         _wait_for(studies, lambda s: s.counts["complete"] >= 1 and s.counts["running"] == 2, process, 60)
     finally:
@@ -225,14 +230,7 @@ def test_status_and_stop_from_another_process(
 ) -> None:
     set_epoch_seconds(manager, 1.0)
     studies = StudyStore(manager.store)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", *_cli_study(manager, pose_data)],
-        cwd=REPO,
-        env=dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = _start_cli_study(manager, pose_data)
     try:
         running = _wait_for(studies, lambda s: s.counts["running"] == 2, process, 60)
         study_id = running.record.id

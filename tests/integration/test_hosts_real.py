@@ -14,7 +14,7 @@ from app.core.hosts.errors import UnknownHostKey
 from app.core.hosts.known_hosts import accept_host_key
 from app.core.hosts.pull import image_present
 from app.core.hosts.session import open_session
-from app.core.hosts.settings import HostConfig, HostStore
+from app.core.hosts.settings import HostStore
 from tests.infra.sshd import SshServer
 
 pytestmark = [pytest.mark.ssh, pytest.mark.docker]
@@ -37,18 +37,7 @@ def test_remote_host_from_settings_to_container_output(ssh_server: SshServer, tm
     workspace = tmp_path / "remote-workspace"
     workspace.mkdir()
     store = HostStore()
-    store.put(
-        HostConfig(
-            name="lab",
-            kind="ssh",
-            ssh_host=ssh_server.host,
-            ssh_port=ssh_server.port,
-            ssh_user=ssh_server.user,
-            key_file=str(ssh_server.client_key),
-            workspace=str(workspace),
-            connect_timeout=5,
-        )
-    )
+    store.put(ssh_server.host_config(workspace, connect_timeout=5))
     config = HostStore().get("lab")
 
     with pytest.raises(UnknownHostKey) as raised:

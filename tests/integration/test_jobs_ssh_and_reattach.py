@@ -76,16 +76,7 @@ def test_train_then_inference_over_ssh(ssh_host_config: HostConfig, pose_data: P
 def test_wrong_host_key_and_unreachable_host_are_refused_plainly(
     ssh_server: SshServer, tmp_path: Path
 ) -> None:
-    config = HostConfig(
-        name="lab",
-        kind="ssh",
-        ssh_host=ssh_server.host,
-        ssh_port=ssh_server.port,
-        ssh_user=ssh_server.user,
-        key_file=str(ssh_server.client_key),
-        workspace=str(tmp_path),
-        connect_timeout=3.0,
-    )
+    config = ssh_server.host_config(tmp_path, connect_timeout=3.0)
     forget_host_key(ssh_server.host, ssh_server.port)
     manager = _ssh_manager(config)
     request = LaunchRequest(POSE, "train", "lab", render_spec(manager.bank.skill(POSE), "train"))

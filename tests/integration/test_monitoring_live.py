@@ -23,6 +23,7 @@ from app.core.telemetry.smoothing import smooth_ema
 from app.ui.app_context import AppContext
 from app.ui.application import create_application
 from app.ui.monitor.job_monitor_panel import JobMonitorPanel
+from tests.infra.gui import show_widget
 from tests.infra.jobs import SKILLS, STANDIN_IMAGE, local_host, needs_standin, pose_overrides
 from tests.infra.tfevents_writer import tensorboard_scalars
 from tests.standin.make_pose_data import PoseDataset
@@ -53,12 +54,7 @@ def launch(context: AppContext, host: str, data: PoseDataset, epochs: int, *extr
 
 
 def open_panel(qtbot: QtBot, context: AppContext, job: Job) -> JobMonitorPanel:
-    panel = JobMonitorPanel(job, context.manager.session, jobs=context)
-    qtbot.addWidget(panel)
-    panel.resize(1500, 950)
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel
+    return show_widget(qtbot, JobMonitorPanel(job, context.manager.session, jobs=context), 1500, 950)
 
 
 def points(panel: JobMonitorPanel, tag: str, job_id: str) -> int:

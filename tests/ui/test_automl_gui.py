@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,18 +12,14 @@ from pytestqt.qtbot import QtBot
 from app.core.automl.snapshot import read_snapshot
 from app.core.automl.study import StudyState
 from app.core.hosts.settings import HostConfig, HostStore
-from app.core.jobs.manager import JobManager
-from app.core.jobs.store import JobStore
-from app.core.skills import load_banks
 from app.core.specs.form import ActionForm
-from app.core.specs.overrides import parse_override
 from app.ui.action_page import ActionPage
-from app.ui.application import create_application
 from app.ui.automl.runtime import runner_for
 from app.ui.automl.study_dialog import StudySetupDialog, open_study_setup
 from app.ui.automl.study_view import StudyView
 from app.ui.main_window import MainWindow
-from tests.infra.jobs import REPO, local_host, needs_standin, pose_overrides
+from tests.infra.gui import fill_form, open_main_window
+from tests.infra.jobs import delete_all_jobs, local_host, needs_standin, pose_overrides
 from tests.standin.make_pose_data import PoseDataset
 from tests.ui.conftest import save_screenshot
 
@@ -39,21 +34,10 @@ def window(qtbot: QtBot, tmp_path: Path) -> Iterator[MainWindow]:
     config: HostConfig = local_host(tmp_path / "workspace")
     config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.3"
     HostStore().put(config)
-    create_application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1500, 960)
-    win.show()
-    qtbot.waitExposed(win)
+    win = open_main_window(qtbot, 1500, 960)
     yield win
     runner_for(win.context).close()
-    store = JobStore()
-    cleaner = JobManager(store, load_banks([REPO / "skills"]), HostStore())
-    for job in store.all():
-        with contextlib.suppress(Exception):
-            cleaner.delete(job.id)
-    cleaner.close()
-    store.close()
+    delete_all_jobs()
 
 
 def _train_form(window: MainWindow, data: PoseDataset, epochs: int = 4) -> tuple[ActionPage, ActionForm]:
@@ -61,10 +45,7 @@ def _train_form(window: MainWindow, data: PoseDataset, epochs: int = 4) -> tuple
     view = window.current_skill_view()
     assert view is not None
     form = view.page("train").form
-    for text in pose_overrides(data, epochs):
-        override = parse_override(text, form.skill.shorthand_keys)
-        if form.root.find(override.key) is not None:
-            form.set_value(override.key, override.value)
+    fill_form(form, pose_overrides(data, epochs))
     return view.page("train"), form
 
 

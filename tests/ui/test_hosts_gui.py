@@ -11,9 +11,9 @@ from pytestqt.qtbot import QtBot
 
 from app.core.hosts.known_hosts import app_known_hosts_path, fingerprint_of_base64, known_keys_for
 from app.core.hosts.settings import HostStore
-from app.ui.application import create_application
 from app.ui.host_dialog import HostDialog, parse_ssh_address
 from app.ui.main_window import MainWindow
+from tests.infra.gui import open_main_window
 from tests.infra.jobs import STANDIN_IMAGE, needs_standin
 from tests.infra.sshd import SshServer
 from tests.ui.conftest import save_screenshot
@@ -24,12 +24,7 @@ LONG = 60_000
 
 @pytest.fixture
 def window(qtbot: QtBot) -> MainWindow:
-    create_application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1500, 940)
-    win.show()
-    qtbot.waitExposed(win)
+    win = open_main_window(qtbot, 1500, 940)
     win.pages.setCurrentWidget(win.hosts_page)
     return win
 

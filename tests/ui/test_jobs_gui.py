@@ -6,7 +6,6 @@ a click, and follow the jobs on screen the way a user would.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Iterator
@@ -22,10 +21,8 @@ from app.core.jobs.checkpoints import parse_checkpoint_name
 from app.core.jobs.manager import JobManager, LaunchRequest
 from app.core.jobs.model import Job, JobStatus
 from app.core.jobs.store import JobStore
-from app.core.skills import SkillBank, load_banks
+from app.core.skills import SkillBank
 from app.core.skills.model import ErrorPattern
-from app.core.specs.form import ActionForm
-from app.core.specs.overrides import parse_override
 from app.core.specs.service import render_spec
 from app.core.telemetry.logs import LogLevel, LogLine, collapse_carriage_returns, guess_level
 from app.ui.action_page import ActionPage
@@ -43,7 +40,8 @@ from app.ui.jobs_model import (
 )
 from app.ui.launch_panel import LaunchPanel
 from app.ui.main_window import MainWindow
-from tests.infra.jobs import REPO, STANDIN_IMAGE, local_host, needs_standin, pose_overrides
+from tests.infra.gui import fill_form, open_main_window
+from tests.infra.jobs import STANDIN_IMAGE, delete_all_jobs, local_host, needs_standin, pose_overrides
 from tests.standin.make_pose_data import PoseDataset
 from tests.ui.conftest import save_screenshot
 
@@ -51,22 +49,8 @@ POSE = "tao-train-pose-classification"
 LONG = 120_000
 
 
-def _fill(form: ActionForm, overrides: list[str]) -> None:
-    """Type the overrides into the form model (keys the action's form does not have are skipped)."""
-    for text in overrides:
-        override = parse_override(text, form.skill.shorthand_keys)
-        if form.root.find(override.key) is not None:
-            form.set_value(override.key, override.value)
-
-
 def _open_window(qtbot: QtBot) -> MainWindow:
-    create_application()
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.resize(1500, 940)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return open_main_window(qtbot, 1500, 940)
 
 
 def _action_page(window: MainWindow, action: str) -> ActionPage:
@@ -135,13 +119,7 @@ def gui_host(tmp_path: Path) -> Iterator[HostConfig]:
     config.extra_env["TAODESK_STANDIN_EPOCH_SECONDS"] = "0.4"
     HostStore().put(config)
     yield config
-    store = JobStore()
-    cleaner = JobManager(store, load_banks([REPO / "skills"]), HostStore())
-    for job in store.all():
-        with contextlib.suppress(Exception):
-            cleaner.delete(job.id)
-    cleaner.close()
-    store.close()
+    delete_all_jobs()
 
 
 # -- without Docker: the table model, the log view, the launch bar's rules -------------------------
@@ -301,7 +279,7 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
     window = _open_window(qtbot)
     page = _action_page(window, "train")
     panel = _ready_panel(qtbot, page)
-    _fill(page.form, pose_overrides(pose_data, epochs=4))
+    fill_form(page.form, pose_overrides(pose_data, epochs=4))
     assert panel.gpus.text() == "CPU only"
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     assert "Ready to run train on 'local'" in panel.message.text()
@@ -364,7 +342,7 @@ def test_train_launched_from_the_panel_streams_its_log_then_evaluate_from_its_ch
         "the evaluation takes the trained model's dataset settings"
     )
     assert evaluate_page.form.value("evaluate.checkpoint") == chosen.path, "the spec shows the hand-off"
-    _fill(evaluate_page.form, pose_overrides(pose_data))
+    fill_form(evaluate_page.form, pose_overrides(pose_data))
     qtbot.waitUntil(lambda: chosen.name in evaluate_page.preview.text.toPlainText(), timeout=5000)
     save_screenshot(window, screenshot_dir, "launch_bar_evaluate_from_checkpoint")
     evaluate_id = _launch(qtbot, evaluate)
@@ -388,7 +366,7 @@ def test_failed_job_shows_the_skill_hint_and_launch_errors_are_plain(
     window = _open_window(qtbot)
     page = _action_page(window, "train")
     panel = _ready_panel(qtbot, page)
-    _fill(page.form, pose_overrides(pose_data, epochs=2))
+    fill_form(page.form, pose_overrides(pose_data, epochs=2))
     panel.image_edit.setText("taodesk-no-such-image:1")
     assert _try_launch(qtbot, panel) is None
     assert "Could not launch" in panel.message.text()
@@ -561,7 +539,7 @@ def test_gpu_picker_hands_the_choice_to_the_launch_and_explains_a_refusal(
     )
     page = _action_page(window, "train")
     panel = _ready_panel(qtbot, page)
-    _fill(page.form, pose_overrides(pose_data, epochs=1))
+    fill_form(page.form, pose_overrides(pose_data, epochs=1))
     entries = [entry for entry in panel.gpus.menu_of_gpus.actions() if entry.isCheckable()]
     assert [entry.text().split(" · ")[:2] for entry in entries] == [
         ["GPU 0", "Test GPU A"],
@@ -590,7 +568,7 @@ def test_with_automl_on_launch_opens_a_study_instead_of_one_job(
     page.automl_switch.setChecked(True)
     panel = _ready_panel(qtbot, page)
     assert panel.launch_button.text() == "AutoML study…"
-    _fill(page.form, pose_overrides(pose_data, epochs=2))
+    fill_form(page.form, pose_overrides(pose_data, epochs=2))
     qtbot.waitUntil(panel.launch_button.isEnabled, timeout=LONG)
     qtbot.mouseClick(panel.launch_button, Qt.MouseButton.LeftButton)  # preflight runs first
     checks = panel.requirements

@@ -14,6 +14,7 @@ from app.ui.form.editors import (
     BoolEditor,
     DictEditor,
     EnumEditor,
+    FloatEditor,
     IntEditor,
     ListEditor,
     PathEditor,
@@ -21,18 +22,13 @@ from app.ui.form.editors import (
 )
 from app.ui.main_window import MainWindow
 from tests.infra.bundles import write_bundle
+from tests.infra.gui import open_main_window
 from tests.ui.conftest import save_screenshot
 
 
 @pytest.fixture
 def window(qtbot: QtBot) -> MainWindow:
-    create_application()
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1400, 860)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
+    return open_main_window(qtbot, 1400, 860)
 
 
 def test_style_sheet_ships_with_the_app() -> None:
@@ -70,7 +66,7 @@ def test_editing_shows_errors_at_the_field_and_updates_yaml(
     assert row.message.isVisible() and "epochs" in row.message.text()
     assert row.marker.isVisible()
     dropout = page.form_view.reveal("model.dropout")
-    assert dropout is not None
+    assert dropout is not None and isinstance(dropout.editor, FloatEditor)
     dropout.editor.spin.lineEdit().selectAll()
     qtbot.keyClicks(dropout.editor.spin, "2.5")
     assert page.form.value("model.dropout") == 0.5, "the spin box keeps typing inside the schema's bounds"

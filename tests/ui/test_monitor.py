@@ -32,6 +32,7 @@ from app.ui.monitor.groups import OTHER_GROUP, group_tags
 from app.ui.monitor.incremental import IncrementalSmoother
 from app.ui.monitor.job_monitor_panel import JobMonitorPanel
 from app.ui.monitor.progress_feed import JobProgressFeed
+from tests.infra.gui import show_widget
 from tests.infra.monitor import EVENT_SUBDIR, GrowingFile, TaoRun, tao_job, write_tao_train
 from tests.infra.tfevents_writer import tensorboard_scalars
 
@@ -53,11 +54,7 @@ def add_job(context: AppContext, job: Job) -> Job:
 
 def open_panel(qtbot: QtBot, context: AppContext, job: Job, poll_interval_ms: int = 500) -> JobMonitorPanel:
     panel = JobMonitorPanel(job, context.manager.session, jobs=context, poll_interval_ms=poll_interval_ms)
-    qtbot.addWidget(panel)
-    panel.resize(1400, 900)
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel
+    return show_widget(qtbot, panel, 1400, 900)
 
 
 def wait_read(qtbot: QtBot, panel: JobMonitorPanel, tags: int) -> None:

@@ -26,6 +26,7 @@ from app.ui.viewers.pose_viewer import PoseViewer
 from app.ui.viewers.result_files import HostFiles
 from app.ui.viewers.result_loading import load_pose_bundle
 from app.ui.viewers.result_sources import PoseSource, sample_pose_source, source_for_job
+from tests.infra.gui import show_widget
 from tests.infra.viewers import POSE_SAMPLE, pose_job, wait_until_settled
 from tests.ui.conftest import save_screenshot
 
@@ -50,12 +51,7 @@ def raw() -> dict:
 @pytest.fixture
 def viewer(qtbot: QtBot) -> PoseViewer:
     create_application()
-    widget = PoseViewer()
-    qtbot.addWidget(widget)
-    widget.resize(1400, 860)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, PoseViewer(), 1400, 860)
 
 
 def _open(viewer: PoseViewer, qtbot: QtBot, source: PoseSource) -> None:
@@ -126,7 +122,8 @@ def test_clicking_a_cell_lists_its_sequences_and_plays_one(
     timeline = sample_viewer.skeleton.timeline
     assert timeline.slider.maximum() == used - 1
     if opengl_problem() is None:
-        assert sample_viewer.skeleton.stack.currentWidget() is sample_viewer.skeleton.view_3d.native
+        view_3d = sample_viewer.skeleton.view_3d
+        assert view_3d is not None and sample_viewer.skeleton.stack.currentWidget() is view_3d.native
     timeline.toggle_play()
     qtbot.waitUntil(lambda: timeline.frame >= 3, timeout=5_000)
     timeline.pause()
@@ -242,6 +239,7 @@ def test_pose_sequences_are_read_one_at_a_time_over_sftp(
     with open_session(ssh_host_config) as session:
         files = HostFiles(session)
         source = source_for_job(job, files)
+        assert isinstance(source, PoseSource)
         bundle = load_pose_bundle(source, files)
         results = bundle.results
         assert results.num_sequences == len(raw["true"]) and bundle.layout_problem is None

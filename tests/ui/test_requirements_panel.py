@@ -22,6 +22,7 @@ from app.core.skills.model import Skill
 from app.core.specs.form import ActionForm
 from app.ui.application import create_application
 from app.ui.requirements_panel import RequirementsPanel
+from tests.infra.gui import show_widget
 from tests.infra.preflight_data import (
     POSE,
     REPO,
@@ -54,11 +55,7 @@ def _pose_form(skill: Skill, overrides: list[str]) -> ActionForm:
 def _panel(qtbot: QtBot, form: ActionForm, **kwargs: object) -> RequirementsPanel:
     create_application()
     panel = RequirementsPanel(form, options=NO_GPU_PROBE, **kwargs)  # type: ignore[arg-type]
-    qtbot.addWidget(panel)
-    panel.resize(1300, 640)
-    panel.show()
-    qtbot.waitExposed(panel)
-    return panel
+    return show_widget(qtbot, panel, 1300, 640)
 
 
 def _check(qtbot: QtBot, panel: RequirementsPanel) -> PreflightReport:

@@ -8,12 +8,14 @@ and the messages for broken inputs. Screenshots go to tests/artifacts/screenshot
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QCoreApplication, QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from app.core.hosts.local import LocalHostSession
@@ -24,12 +26,15 @@ from app.core.results.matching import match_results
 from app.core.results.tracks import load_tracks
 from app.render.gl_check import DISABLE_ENV, opengl_problem
 from app.ui.application import create_application
+from app.ui.viewers.bundle_viewer import BundleViewer
+from app.ui.viewers.frame_scene import FrameCounts, FrameScene
 from app.ui.viewers.open_results import open_job_results
 from app.ui.viewers.result_files import HostFiles
 from app.ui.viewers.result_loading import load_track_bundle
-from app.ui.viewers.result_sources import sample_track_source, source_for_job
+from app.ui.viewers.result_sources import TrackSource, sample_track_source, source_for_job
 from app.ui.viewers.results_page import ResultsPage
 from app.ui.viewers.tracks_viewer import TracksViewer
+from tests.infra.gui import show_widget
 from tests.infra.viewers import (
     SPARSE4D_SAMPLE,
     lit_pixels,
@@ -45,12 +50,7 @@ from tests.ui.conftest import save_screenshot
 @pytest.fixture
 def viewer(qtbot: QtBot) -> TracksViewer:
     create_application()
-    widget = TracksViewer()
-    qtbot.addWidget(widget)
-    widget.resize(1500, 950)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, TracksViewer(), 1500, 950)
 
 
 @pytest.fixture
@@ -67,11 +67,29 @@ def sample_data() -> tuple:
     return load_tracks(SPARSE4D_SAMPLE / "results_nusc.json", infos=infos), infos
 
 
-def _first_frame_with(viewer: TracksViewer, qtbot: QtBot, condition: object) -> int:
-    for frame in range(viewer.bundle.tracks.num_frames):
+def _scene(viewer: TracksViewer) -> FrameScene:
+    """The frame the viewer shows (it has drawn at least once)."""
+    assert viewer.scene is not None, "the viewer has drawn a frame"
+    return viewer.scene
+
+
+def _counts(viewer: TracksViewer) -> FrameCounts:
+    """The shown frame's match against the ground truth."""
+    counts = _scene(viewer).counts
+    assert counts is not None, "the frame was matched against the ground truth"
+    return counts
+
+
+def _num_frames(viewer: TracksViewer) -> int:
+    assert viewer.bundle is not None, "the viewer shows a result"
+    return viewer.bundle.tracks.num_frames
+
+
+def _first_frame_with(viewer: TracksViewer, qtbot: QtBot, condition: Callable[[FrameScene], object]) -> int:
+    for frame in range(_num_frames(viewer)):
         viewer.timeline.set_frame(frame)
         viewer.redraw_now()
-        if condition(viewer.scene):  # type: ignore[operator]
+        if condition(_scene(viewer)):
             return frame
     raise AssertionError("no frame of the sample has that")
 
@@ -86,7 +104,7 @@ def test_sample_opens_with_top_view_3d_view_and_cameras_on_one_timeline(
     threshold = viewer.toolbar.threshold.value()
     assert threshold == pytest.approx(0.25)  # visualize.vis_score_threshold of TAO's template
     first = slice(int(tracks.frame_offsets[0]), int(tracks.frame_offsets[1]))
-    assert viewer.scene.num_boxes == int((tracks.scores[first] >= threshold).sum())
+    assert _scene(viewer).num_boxes == int((tracks.scores[first] >= threshold).sum())
     assert viewer.bev.boxes.batch_count > 0
     assert all(tile.image is not None and tile.batches for tile in viewer.cameras.tiles.values())
     assert viewer.metrics.table.rowCount() > 0 and not viewer.metrics.table.isHidden()
@@ -100,14 +118,14 @@ def test_scrub_step_and_play_move_every_view(sample_viewer: TracksViewer, qtbot:
     viewer = sample_viewer
     viewer.timeline.set_frame(10)
     viewer.redraw_now()
-    assert viewer.scene.frame == 10 and viewer.details.cursors[0].value() == 11
-    assert viewer.timeline.label.text().startswith(f"11 / {viewer.bundle.tracks.num_frames}")
+    assert _scene(viewer).frame == 10 and viewer.details.cursors[0].value() == 11
+    assert viewer.timeline.label.text().startswith(f"11 / {_num_frames(viewer)}")
     viewer.timeline.step(1)
     viewer.redraw_now()
-    assert viewer.scene.frame == 11
+    assert _scene(viewer).frame == 11
     qtbot.mouseClick(viewer.timeline.play_button, Qt.MouseButton.LeftButton)
     assert viewer.timeline.playing
-    qtbot.waitUntil(lambda: viewer.scene.frame >= 14, timeout=5_000)
+    qtbot.waitUntil(lambda: _scene(viewer).frame >= 14, timeout=5_000)
     viewer.timeline.toggle_play()
     assert not viewer.timeline.playing
     viewer.timeline.speed.setCurrentIndex(viewer.timeline.speed.count() - 1)
@@ -121,7 +139,7 @@ def test_score_threshold_and_class_filter_hide_boxes_and_their_ground_truth(
     viewer = sample_viewer
     viewer.toolbar.threshold.setValue(0.8)
     viewer.redraw_now()
-    shown_scores = tracks.scores[viewer.scene.box_indices]
+    shown_scores = tracks.scores[_scene(viewer).box_indices]
     frame = slice(int(tracks.frame_offsets[0]), int(tracks.frame_offsets[1]))
     assert (shown_scores >= 0.8).all() and len(shown_scores) == int((tracks.scores[frame] >= 0.8).sum())
     viewer.toolbar.threshold.setValue(0.0)
@@ -129,10 +147,10 @@ def test_score_threshold_and_class_filter_hide_boxes_and_their_ground_truth(
     assert viewer.toolbar.classes_button.text() == "Classes: 3 of 4"
     viewer.redraw_now()
     person = tracks.class_names.index("person")
-    assert viewer.scene.num_boxes > 0
-    assert not (tracks.class_indices[viewer.scene.box_indices] == person).any()
-    gt_names = infos.frame_for_token(viewer.scene.token).gt_names
-    assert len(viewer.scene.gt_corners) == sum(name != "person" for name in gt_names)
+    assert _scene(viewer).num_boxes > 0
+    assert not (tracks.class_indices[_scene(viewer).box_indices] == person).any()
+    gt_names = infos.frame_for_token(_scene(viewer).token).gt_names
+    assert len(_scene(viewer).gt_corners) == sum(name != "person" for name in gt_names)
     qtbot.waitUntil(
         lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000
     )
@@ -149,8 +167,8 @@ def test_track_colours_are_stable_across_frames_and_viewers(
     def key_at(viewer: TracksViewer, frame: int) -> int:
         viewer.timeline.set_frame(frame)
         viewer.redraw_now()
-        (position,) = np.flatnonzero(viewer.scene.track_ids == track)
-        return int(viewer.scene.colour_keys[position])
+        (position,) = np.flatnonzero(_scene(viewer).track_ids == track)
+        return int(_scene(viewer).colour_keys[position])
 
     first = key_at(sample_viewer, 5)
     assert key_at(sample_viewer, 30) == first
@@ -160,7 +178,7 @@ def test_track_colours_are_stable_across_frames_and_viewers(
     assert key_at(other, 50) == first
     sample_viewer.toolbar.colour_by.setCurrentIndex(sample_viewer.toolbar.colour_by.findData("class"))
     sample_viewer.redraw_now()
-    scene = sample_viewer.scene
+    scene = _scene(sample_viewer)
     classes = tracks.class_indices[scene.box_indices]
     for class_index in np.unique(classes):
         assert len(set(scene.colour_keys[classes == class_index])) == 1
@@ -174,15 +192,15 @@ def test_clicking_a_box_selects_its_track_in_every_view(
     viewer.timeline.set_frame(20)
     viewer.redraw_now()
     target = 3
-    centre = tracks.centers[viewer.scene.box_indices[target], :2]
+    centre = tracks.centers[_scene(viewer).box_indices[target], :2]
     view_box = viewer.bev.getPlotItem().vb
     scene_point = view_box.mapViewToScene(QPointF(float(centre[0]), float(centre[1])))
     widget_point = viewer.bev.mapFromScene(scene_point)
     qtbot.mouseClick(viewer.bev.viewport(), Qt.MouseButton.LeftButton, pos=widget_point)
-    expected = int(viewer.scene.track_ids[target])
+    expected = int(_scene(viewer).track_ids[target])
     qtbot.waitUntil(lambda: viewer.selected_track == expected, timeout=3_000)
     viewer.redraw_now()
-    assert viewer.scene.selected == target
+    assert _scene(viewer).selected == target
     assert viewer.bev.selection.batch_count >= 2
     assert any(batch.pen.widthF() >= 3 for tile in viewer.cameras.tiles.values() for batch in tile.batches)
     assert f"track {tracks.track_names[expected]}" in viewer.details.facts.text()
@@ -211,20 +229,20 @@ def test_ground_truth_against_predictions_marks_misses_false_positives_and_id_sw
         lambda: viewer.match is not None and viewer.match.box_filter == viewer.box_filter(), timeout=10_000
     )
     totals = match_results(tracks, infos).totals()
-    assert viewer.match.summary.totals() == totals
+    assert viewer.match is not None and viewer.match.summary.totals() == totals
     switch_frame = _first_frame_with(viewer, qtbot, lambda scene: scene.id_switch.any())
-    assert viewer.scene.counts.id_switches >= 1 and len(viewer.bev.markers.data) >= 1
+    assert _counts(viewer).id_switches >= 1 and len(viewer.bev.markers.data) >= 1
     assert f"{totals['idsw']} ID switches" in viewer.counts.text()
     _first_frame_with(viewer, qtbot, lambda scene: scene.gt_missed.any())
-    assert viewer.scene.counts.misses == int(viewer.scene.gt_missed.sum())
+    assert _counts(viewer).misses == int(_scene(viewer).gt_missed.sum())
     _first_frame_with(viewer, qtbot, lambda scene: scene.false_positive.any())
-    assert viewer.scene.counts.false_positives == int(viewer.scene.false_positive.sum())
+    assert _counts(viewer).false_positives == int(_scene(viewer).false_positive.sum())
     viewer.timeline.set_frame(switch_frame)
     wait_until_settled(qtbot, viewer)
     save_screenshot(viewer, screenshot_dir, "viewer_tracks_ground_truth")
     viewer.toolbar.ground_truth.setChecked(False)
     viewer.redraw_now()
-    assert len(viewer.scene.gt_corners) == 0 and "hidden" in viewer.counts.text()
+    assert len(_scene(viewer).gt_corners) == 0 and "hidden" in viewer.counts.text()
 
 
 def test_export_writes_the_current_frame_as_png(sample_viewer: TracksViewer, tmp_path: Path) -> None:
@@ -244,7 +262,7 @@ def test_3d_view_draws_boxes_and_highlights_the_selection(sample_viewer: TracksV
     before = view.render()
     assert lit_pixels(before) > 2000
     white_before = int((before[..., :3] > 245).all(axis=-1).sum())
-    sample_viewer.select_track(int(sample_viewer.scene.track_ids[0]))
+    sample_viewer.select_track(int(_scene(sample_viewer).track_ids[0]))
     sample_viewer.redraw_now()
     after = view.render()
     assert int((after[..., :3] > 245).all(axis=-1).sum()) > white_before + 50
@@ -263,7 +281,7 @@ def test_without_opengl_the_3d_view_is_a_notice_and_the_rest_works(
     wait_until_settled(qtbot, viewer)
     assert viewer.view_3d is None and viewer.gl_notice.isVisible()
     assert "3D view unavailable" in viewer.gl_notice.text()
-    assert viewer.scene.num_boxes > 0 and viewer.bev.boxes.batch_count > 0
+    assert _scene(viewer).num_boxes > 0 and viewer.bev.boxes.batch_count > 0
     assert all(tile.image is not None for tile in viewer.cameras.tiles.values())
     save_screenshot(viewer, screenshot_dir, "viewer_tracks_no_gl")
 
@@ -272,8 +290,6 @@ def test_without_opengl_the_3d_view_is_a_notice_and_the_rest_works(
 
 
 def _load_and_wait(viewer: TracksViewer, qtbot: QtBot, **source: object) -> None:
-    from app.ui.viewers.result_sources import TrackSource
-
     with qtbot.waitSignal(viewer.loaded, timeout=20_000):
         viewer.load(TrackSource(**source))  # type: ignore[arg-type]
     wait_until_settled(qtbot, viewer)
@@ -291,7 +307,7 @@ def test_malformed_json_is_a_message_and_the_viewer_stays_usable(
     with qtbot.waitSignal(viewer.loaded, timeout=20_000):
         viewer.load(sample_track_source())
     wait_until_settled(qtbot, viewer)
-    assert viewer.scene is not None and viewer.scene.num_boxes > 0
+    assert viewer.scene is not None and _scene(viewer).num_boxes > 0
 
 
 def test_missing_fields_unknown_tokens_and_empty_results_are_explained(
@@ -307,10 +323,10 @@ def test_missing_fields_unknown_tokens_and_empty_results_are_explained(
     text = viewer.banner.toolTip()
     assert viewer.banner.level == "warning"
     assert "translation" in text and "Other_scene__000000007" in text
-    assert viewer.scene.num_boxes == 0  # the first frame lost its boxes, the viewer still shows it
+    assert _scene(viewer).num_boxes == 0  # the first frame lost its boxes, the viewer still shows it
     viewer.timeline.set_frame(5)
     viewer.redraw_now()
-    assert viewer.scene.num_boxes > 0
+    assert _scene(viewer).num_boxes > 0
     empty = write_results(tmp_path / "empty.json", {})
     _load_and_wait(viewer, qtbot, results=str(empty))
     assert "no boxes" in viewer.banner.text() and viewer.timeline.label.text() == "no frames"
@@ -327,7 +343,7 @@ def test_broken_infos_leave_the_predictions_visible(
     _load_and_wait(viewer, qtbot, results=str(SPARSE4D_SAMPLE / "results_nusc.json"), infos=[str(broken)])
     assert "Ground truth and cameras unavailable" in viewer.banner.toolTip()
     assert "broken_infos.pkl" in viewer.banner.toolTip()
-    assert viewer.scene.num_boxes > 0 and not viewer.cameras.tiles
+    assert _scene(viewer).num_boxes > 0 and not viewer.cameras.tiles
     assert "open the converted infos" in viewer.counts.text()
 
 
@@ -388,9 +404,12 @@ def test_main_window_has_the_results_page_and_menu(qtbot: QtBot) -> None:
     sample_menu = next(
         action.menu() for action in window.file_menu.actions() if action.text() == "Open sample"
     )
+    assert isinstance(sample_menu, QMenu)
     sample_menu.actions()[0].trigger()
     assert window.pages.currentWidget() is window.results_page and window.results_page.tabs.count() == 1
-    wait_until_settled(qtbot, window.results_page.tabs.currentWidget())
+    opened = window.results_page.tabs.currentWidget()
+    assert isinstance(opened, BundleViewer)
+    wait_until_settled(qtbot, opened)
     qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0, timeout=20_000)
     QCoreApplication.processEvents()
     window.close()
@@ -429,11 +448,13 @@ def test_job_results_are_read_over_sftp(ssh_host_config: HostConfig, tmp_path: P
     with open_session(ssh_host_config) as session:
         files = HostFiles(session)
         source = source_for_job(job, files)
+        assert isinstance(source, TrackSource)
         assert source.results == str(tmp_path / "absolute_prefix" / "img_bbox" / "results_nusc.json")
         bundle = load_track_bundle(source, files)
         local = load_track_bundle(sample_track_source())
         assert bundle.tracks.num_boxes == local.tracks.num_boxes
         assert bundle.infos is not None and bundle.images is not None
         camera = bundle.infos.frames[0].cameras["Camera_01"]
-        assert bundle.images.read(camera) == (SPARSE4D_SAMPLE / camera.data_path).read_bytes()
+        assert camera.image_path is not None
+        assert bundle.images.read(camera) == (SPARSE4D_SAMPLE / camera.image_path).read_bytes()
         assert json.loads(files.read_bytes(source.metrics or ""))["mean_ap"] > 0

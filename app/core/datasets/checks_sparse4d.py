@@ -13,6 +13,7 @@ from app.core.datasets.npy_header import NpyHeaderError
 from app.core.datasets.pickle_outline import load_pickle_outline
 from app.core.datasets.resolve import ResolvedRow, is_unset
 from app.core.datasets.safe_pickle import PickleLoadError, PickleRefused, PickleTooLarge
+from app.core.gc_pause import garbage_collection_paused
 from app.core.hosts.errors import HostError
 
 ANCHOR_FORMAT = "sparse4d_anchor"
@@ -105,8 +106,11 @@ def _load_summary(ctx: CheckContext, key: str, path: str) -> InfosSummary | None
         return remembered
     try:
         data = ctx.session.read_range(path, 0, info.size + 1) if info.size <= limit else b""
-        document = load_pickle_outline(data, path, max_bytes=limit, size=info.size)
-        del data
+        with garbage_collection_paused():  # until the outline is summarised and freed
+            document = load_pickle_outline(data, path, max_bytes=limit, size=info.size)
+            del data
+            summary = scan_infos(document, path)
+            del document
     except PickleTooLarge:
         ctx.add(
             WARNING,
@@ -123,8 +127,6 @@ def _load_summary(ctx: CheckContext, key: str, path: str) -> InfosSummary | None
     except (PickleLoadError, HostError) as error:
         ctx.add(ERROR, key, str(error), check="sparse4d.infos")
         return None
-    summary = scan_infos(document, path)
-    del document
     summary_cache.put(ctx.host_name, path, info.size, info.mtime, summary)
     ctx.cache[cache_key] = summary
     return summary

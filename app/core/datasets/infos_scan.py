@@ -51,12 +51,29 @@ class InfosSummary:
             self.depth_refs.setdefault(reference, set()).update(sources)
 
 
-def _shape(value: Any) -> tuple[int, ...] | None:
+_INTRINSIC, _TRANSFORM = (3, 3), (4, 4)
+
+
+def _has_shape(value: Any, shape: tuple[int, int]) -> bool:
+    """``_shape(value) == shape``, quicker for the usual case (an outline with a version in its state)."""
     if type(value) is ArrayOutline:
         state = value.state
-        if isinstance(state, tuple) and len(state) in (4, 5):
-            shape = state[1] if len(state) == 5 else state[0]
-            return shape if isinstance(shape, tuple) else None
+        if type(state) is tuple and len(state) == 5 and type(state[1]) is tuple:
+            try:
+                return state[1] == shape  # tuples compare to a bool
+            except (TypeError, ValueError):  # an array among the sizes: numpy will not compare it
+                return False
+    return _shape(value) == shape
+
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """The shape an array, outline or nested list states, if it is a tuple of whole numbers."""
+    if type(value) is ArrayOutline:
+        state = value.state  # (version, shape, dtype, is_fortran, raw), or the same without version
+        if type(state) is tuple and len(state) in (4, 5):
+            shape = state[len(state) - 4]
+            if type(shape) is tuple and all(type(size) is int for size in shape):
+                return shape
         return None
     if isinstance(value, np.ndarray):
         return value.shape
@@ -68,27 +85,46 @@ def _shape(value: Any) -> tuple[int, ...] | None:
     return None
 
 
-class _NameDecoder:
-    """Class-name arrays repeat from frame to frame: decode each distinct one once."""
+class _ClassCounter:
+    """Counts the class names of every frame. Class-name arrays repeat from frame to frame: each
+    distinct one is decoded once and counted as often as it occurs (names keep the order in which
+    they first appear)."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[Any, ...], list[str]] = {}
+        self.counts: Counter[str] = Counter()
+        self._decoded: dict[tuple[Any, ...], list[str]] = {}
+        self._repeats: dict[tuple[Any, ...], int] = {}
 
-    def names(self, value: Any) -> list[str] | None:
+    def add(self, value: Any) -> bool:
+        """Count one frame's ``gt_names``; False when they cannot be read as names."""
         if type(value) is ArrayOutline:
             key = value.data_key()
-            if key is not None and key in self._known:
-                return self._known[key]
+            if key is not None and key in self._repeats:
+                self._repeats[key] += 1
+                return True
             try:
                 decoded = [str(name) for name in value.array().reshape(-1)]
             except PickleLoadError:
-                return None
-            if key is not None:
-                self._known[key] = decoded
-            return decoded
+                return False
+            if key is None:
+                self.counts.update(decoded)
+                return True
+            self._decoded[key], self._repeats[key] = decoded, 1
+            for name in decoded:
+                self.counts[name] += 0
+            return True
         if isinstance(value, np.ndarray | list | tuple):
-            return [str(name) for name in np.asarray(value).reshape(-1)]
-        return None
+            self.counts.update(str(name) for name in np.asarray(value).reshape(-1))
+            return True
+        return False
+
+    def total(self) -> Counter[str]:
+        """Every name with how many boxes carry it."""
+        for key, times in self._repeats.items():
+            for name in self._decoded[key]:
+                self.counts[name] += times
+        self._repeats.clear()
+        return self.counts
 
 
 def scan_infos(document: Any, source: str) -> InfosSummary:
@@ -100,7 +136,7 @@ def scan_infos(document: Any, source: str) -> InfosSummary:
         return summary
     if not isinstance(document.get("metadata"), dict):
         summary.structure_problems.append(f"{source} has no 'metadata' dict (TAO reads data['metadata'])")
-    decoder = _NameDecoder()
+    classes = _ClassCounter()
     depth_counts: dict[str, int] = {}
     for position, info in enumerate(document["infos"]):
         if type(info) is not dict:
@@ -112,11 +148,9 @@ def scan_infos(document: Any, source: str) -> InfosSummary:
             summary.scenes.add(scene)
         _scan_cameras(info.get("cams"), position, source, summary, depth_counts)
         names = info.get("gt_names")
-        if names is not None:
-            decoded = decoder.names(names)
-            if decoded is not None:
-                summary.frames_with_ground_truth += 1
-                summary.class_counts.update(decoded)
+        if names is not None and classes.add(names):
+            summary.frames_with_ground_truth += 1
+    summary.class_counts = classes.total()
     for reference in depth_counts:
         summary.depth_refs.setdefault(reference, set()).add(source)
     return summary
@@ -128,14 +162,17 @@ def _scan_cameras(
     if type(cams) is not dict:
         summary.structure_problems.append(f"{source}: infos[{position}] has no 'cams' dict")
         return
+    summary.cameras += len(cams)
     for name, cam in cams.items():
-        summary.cameras += 1
         if type(cam) is not dict:
             _bad_camera(summary, f"{source}: infos[{position}] camera {name} is not a dict")
             continue
-        intrinsic = _shape(cam.get("cam_intrinsic"))
-        transform = _shape(cam.get("sensor2world_transform"))
-        if intrinsic != (3, 3) or transform != (4, 4):
+        if not (
+            _has_shape(cam.get("cam_intrinsic"), _INTRINSIC)
+            and _has_shape(cam.get("sensor2world_transform"), _TRANSFORM)
+        ):
+            intrinsic = _shape(cam.get("cam_intrinsic"))
+            transform = _shape(cam.get("sensor2world_transform"))
             _bad_camera(
                 summary,
                 f"{source}: infos[{position}] camera {name}: cam_intrinsic {intrinsic or 'missing'}"

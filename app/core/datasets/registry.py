@@ -6,16 +6,18 @@ host then fills its spec keys from it (see `app.core.datasets.resolve`).
 
 from __future__ import annotations
 
-import os
 import posixpath
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from app.core.versioned_yaml import (
+    check_named_entries,
+    parse_named_entries,
+    read_yaml_document,
+    stored_version,
+    write_yaml_document,
+)
 from app.paths import config_dir
 
 DATASETS_FILE_VERSION = 1
@@ -86,16 +88,7 @@ def _migrate(document: Any, path: Path) -> dict[str, Any]:
     """Bring a loaded document to the current version (version-less files held a list or a mapping)."""
     if isinstance(document, list):
         document = {"version": DATASETS_FILE_VERSION, "datasets": document}
-    if not isinstance(document, dict):
-        raise DatasetRegistryError(f"{path}: expected a mapping with 'version' and 'datasets'")
-    version = document.get("version", 0)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise DatasetRegistryError(f"{path}: 'version' must be a whole number")
-    if version > DATASETS_FILE_VERSION:
-        raise DatasetRegistryError(
-            f"{path}: written by a newer TAO Desk (version {version}); this one reads up to version "
-            f"{DATASETS_FILE_VERSION}. The file was left untouched."
-        )
+    version = stored_version(document, path, DATASETS_FILE_VERSION, "datasets", DatasetRegistryError)
     entries = document.get("datasets") or []
     if version == 0 and isinstance(entries, dict):
         entries = [{"name": name, **(entry or {})} for name, entry in entries.items()]
@@ -120,54 +113,23 @@ class DatasetRegistry:
         self.problems = []
         if not self.path.exists():
             return []
-        try:
-            document = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise DatasetRegistryError(f"{self.path}: cannot be read: {error}") from error
+        document = read_yaml_document(self.path, DatasetRegistryError)
         if document is None:
             return []
         entries = _migrate(document, self.path)["datasets"]
-        if not isinstance(entries, list):
-            raise DatasetRegistryError(f"{self.path}: 'datasets' must be a list")
-        datasets: list[Dataset] = []
-        for position, entry in enumerate(entries, start=1):
-            try:
-                dataset = Dataset.from_dict(entry, f"{self.path}, entry {position}")
-            except DatasetRegistryError as error:
-                self.problems.append(str(error))
-                continue
-            if any(existing.name == dataset.name for existing in datasets):
-                self.problems.append(f"{self.path}: dataset name '{dataset.name}' is used twice")
-                continue
-            datasets.append(dataset)
-        return datasets
+        return parse_named_entries(
+            entries, self.path, "datasets", "dataset", Dataset.from_dict, DatasetRegistryError, self.problems
+        )
 
     def save(self, datasets: list[Dataset]) -> None:
         """Write every dataset atomically; refuse invalid or duplicate entries."""
-        names: set[str] = set()
-        for dataset in datasets:
-            problems = dataset.problems()
-            if problems:
-                raise DatasetRegistryError("; ".join(problems))
-            if dataset.name in names:
-                raise DatasetRegistryError(f"dataset name '{dataset.name}' is used twice")
-            names.add(dataset.name)
-        if self.problems and self.path.exists():
-            shutil.copy2(self.path, self.path.with_name(self.path.name + ".bak"))
+        check_named_entries(datasets, "dataset", DatasetRegistryError)
         entries = [
             {k: v for k, v in asdict(d).items() if v or k in ("name", "host", "role", "path")}
             for d in datasets
         ]
-        text = yaml.safe_dump({"version": DATASETS_FILE_VERSION, "datasets": entries}, sort_keys=False)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".datasets-", suffix=".yaml")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        document = {"version": DATASETS_FILE_VERSION, "datasets": entries}
+        write_yaml_document(self.path, document, keep_backup=bool(self.problems))
         self.problems = []
 
     def get(self, name: str) -> Dataset:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
+from app.core.versioned_yaml import (
+    check_named_entries,
+    parse_named_entries,
+    read_yaml_document,
+    stored_version,
+    write_yaml_document,
+)
 from app.paths import config_dir
 
 HOSTS_FILE_VERSION = 1
@@ -165,17 +167,7 @@ def _migrate(document: Any, path: Path) -> dict[str, Any]:
     """Bring a loaded hosts document to the current version; older shapes are converted."""
     if isinstance(document, list):
         document = {"hosts": document}
-    if not isinstance(document, dict):
-        raise HostSettingsError(f"{path}: expected a mapping with 'version' and 'hosts'")
-    version = document.get("version", 0)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise HostSettingsError(f"{path}: 'version' must be a whole number")
-    if version > HOSTS_FILE_VERSION:
-        raise HostSettingsError(
-            f"{path}: written by a newer TAO Desk (version {version}); this one reads up to version "
-            f"{HOSTS_FILE_VERSION}. The file was left untouched."
-        )
-    if version == 0:
+    if stored_version(document, path, HOSTS_FILE_VERSION, "hosts", HostSettingsError) == 0:
         document = _migrate_v0(document)
     return document
 
@@ -212,52 +204,19 @@ class HostStore:
         self.problems = []
         if not self.path.exists():
             return [HostConfig.local_default()]
-        try:
-            document = yaml.safe_load(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            raise HostSettingsError(f"{self.path}: cannot be read: {error}") from error
+        document = read_yaml_document(self.path, HostSettingsError)
         if document is None:
             return []
-        document = _migrate(document, self.path)
-        entries = document.get("hosts") or []
-        if not isinstance(entries, list):
-            raise HostSettingsError(f"{self.path}: 'hosts' must be a list")
-        hosts: list[HostConfig] = []
-        for position, entry in enumerate(entries, start=1):
-            try:
-                config = HostConfig.from_dict(entry, f"{self.path}, entry {position}")
-            except HostSettingsError as error:
-                self.problems.append(str(error))
-                continue
-            if any(existing.name == config.name for existing in hosts):
-                self.problems.append(f"{self.path}: host name '{config.name}' is used twice")
-                continue
-            hosts.append(config)
-        return hosts
+        entries = _migrate(document, self.path).get("hosts") or []
+        return parse_named_entries(
+            entries, self.path, "hosts", "host", HostConfig.from_dict, HostSettingsError, self.problems
+        )
 
     def save(self, hosts: list[HostConfig]) -> None:
         """Write all hosts atomically; refuse invalid or duplicate entries."""
-        names: set[str] = set()
-        for config in hosts:
-            problems = config.problems()
-            if problems:
-                raise HostSettingsError("; ".join(problems))
-            if config.name in names:
-                raise HostSettingsError(f"host name '{config.name}' is used twice")
-            names.add(config.name)
-        if self.problems and self.path.exists():
-            shutil.copy2(self.path, self.path.with_name(self.path.name + ".bak"))
+        check_named_entries(hosts, "host", HostSettingsError)
         document = {"version": HOSTS_FILE_VERSION, "hosts": [config.to_dict() for config in hosts]}
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".hosts-", suffix=".yaml")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_yaml_document(self.path, document, keep_backup=bool(self.problems))
         self.problems = []
 
     def get(self, name: str) -> HostConfig:

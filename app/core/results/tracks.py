@@ -11,18 +11,16 @@ of which none could be read).
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from app.core.gc_pause import garbage_collection_paused
 from app.core.results.infos import InfosData, split_token
 from app.core.results.issues import IssueLog
 from app.core.results.nusc_boxes import box_arrays, drop_unusable_boxes, required_fields
@@ -36,10 +34,9 @@ class ResultsError(ValueError):
 
 
 @dataclass(frozen=True)
-class FrameBoxes:
-    """The predicted boxes of one frame (views into the flat arrays)."""
+class BoxArrays:
+    """Per-box arrays of the same length, one row per predicted box."""
 
-    token: str
     centers: np.ndarray
     sizes: np.ndarray
     yaws: np.ndarray
@@ -47,6 +44,20 @@ class FrameBoxes:
     scores: np.ndarray
     class_indices: np.ndarray
     track_ids: np.ndarray
+
+    def select_boxes(self, selection: slice | np.ndarray) -> dict[str, np.ndarray]:
+        """Every per-box array indexed by ``selection`` (a slice gives views), by field name."""
+        return {name: getattr(self, name)[selection] for name in _BOX_FIELDS}
+
+
+_BOX_FIELDS = tuple(box_field.name for box_field in fields(BoxArrays))
+
+
+@dataclass(frozen=True)
+class FrameBoxes(BoxArrays):
+    """The predicted boxes of one frame (views into the flat arrays)."""
+
+    token: str
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -71,8 +82,8 @@ class Track:
         return np.hypot(self.velocities[:, 0], self.velocities[:, 1])
 
 
-@dataclass
-class TrackResults:
+@dataclass(frozen=True)
+class TrackResults(BoxArrays):
     """Predicted boxes of every frame in flat arrays, with frame order, class and track tables."""
 
     source: str
@@ -81,19 +92,14 @@ class TrackResults:
     frame_numbers: np.ndarray
     timestamps: np.ndarray
     frame_offsets: np.ndarray
-    centers: np.ndarray
-    sizes: np.ndarray
-    yaws: np.ndarray
-    velocities: np.ndarray
-    scores: np.ndarray
-    class_indices: np.ndarray
-    track_ids: np.ndarray
     class_names: list[str]
     track_names: list[str]
     warnings: list[str] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.token_index: dict[str, int] = {token: index for index, token in enumerate(self.tokens)}
+    @cached_property
+    def token_index(self) -> dict[str, int]:
+        """Frame index by frame token."""
+        return {token: index for index, token in enumerate(self.tokens)}
 
     @property
     def num_frames(self) -> int:
@@ -123,16 +129,7 @@ class TrackResults:
     def frame(self, index: int) -> FrameBoxes:
         """The boxes of frame ``index``."""
         part = slice(int(self.frame_offsets[index]), int(self.frame_offsets[index + 1]))
-        return FrameBoxes(
-            self.tokens[index],
-            self.centers[part],
-            self.sizes[part],
-            self.yaws[part],
-            self.velocities[part],
-            self.scores[part],
-            self.class_indices[part],
-            self.track_ids[part],
-        )
+        return FrameBoxes(token=self.tokens[index], **self.select_boxes(part))
 
     @cached_property
     def _track_order(self) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +177,7 @@ def load_tracks(
     """Read ``results_nusc.json`` from a path, bytes or a binary file (local or SFTP)."""
     name = source_name or _source_name(source)
     raw = _read_bytes(source, name, max_bytes)
-    with _garbage_collection_paused():
+    with garbage_collection_paused():
         return _decode_and_parse(raw, name, infos)
 
 
@@ -230,19 +227,6 @@ def parse_tracks(document: Any, source_name: str, infos: InfosData | None = None
         warnings=issues.messages(),
         **arrays,
     )
-
-
-@contextmanager
-def _garbage_collection_paused() -> Iterator[None]:
-    """Pause the cycle collector while millions of JSON objects are made: none of them form cycles,
-    and repeated full collections over them would otherwise cost more than the parsing itself."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _source_name(source: ResultsSource) -> str:

@@ -20,23 +20,10 @@ from app.core.automl.space import ParameterKind, SearchParameter
 from app.ui.automl.space_table import format_number
 from app.ui.automl.style import BASELINE_COLOUR, BEST_COLOUR, STATE_COLOURS
 from app.ui.automl.trial_table import short_name
+from app.ui.monitor.colours import RUN_PALETTE
 
 AXIS_PEN = "#b3bcc6"
 AXIS_TEXT = "#5d6d7e"
-PALETTE = (
-    "#1f77b4",
-    "#e8710a",
-    "#12b5cb",
-    "#e52592",
-    "#7e57c2",
-    "#2ca02c",
-    "#d62728",
-    "#8c564b",
-    "#bcbd22",
-    "#f9ab00",
-    "#425066",
-    "#17becf",
-)
 LOG_SPREAD = 30.0
 BEST_LINE = "#1b4f72"
 COMPLETE_DOT = "#2e86c1"
@@ -45,7 +32,7 @@ WORST_LINE = "#d6eaf8"
 
 def trial_colour(number: int) -> str:
     """A trial's colour, the same on every chart."""
-    return PALETTE[number % len(PALETTE)]
+    return RUN_PALETTE[number % len(RUN_PALETTE)]
 
 
 def wants_log(values: Sequence[float]) -> bool:

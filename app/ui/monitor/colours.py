@@ -1,4 +1,5 @@
-"""Stable run colours: a job keeps its colour on every chart, in every session."""
+"""Stable run colours: a job keeps its colour on every chart, in every session; the trials of an AutoML
+study are drawn from the same palette."""
 
 from __future__ import annotations
 

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.results.layouts import LAYOUTS, SkeletonLayout
-from app.ui.viewers.background import BackgroundTasks
-from app.ui.viewers.chrome import VIEWER_STYLE, MessageBanner, notice_label
+from app.ui.viewers.bundle_viewer import BundleViewer, show_alone
 from app.ui.viewers.confusion_view import ConfusionView
 from app.ui.viewers.result_files import FileAccess
 from app.ui.viewers.result_loading import PoseBundle, choose_layout, load_pose_bundle
@@ -38,21 +34,13 @@ def percent(value: float) -> str:
     return "–" if math.isnan(value) else f"{100 * value:.1f} %"
 
 
-class PoseViewer(QWidget):
+class PoseViewer(BundleViewer):
     """Shows one :class:`PoseBundle`; stays usable (with a message) when loading fails."""
 
-    loaded = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("PoseViewer")
-        self.setStyleSheet(VIEWER_STYLE)
+        super().__init__("PoseViewer", parent)
         self.bundle: PoseBundle | None = None
-        self.loading = False
-        self.tasks = BackgroundTasks(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
+        layout = self.main_layout
         toolbar = QFrame(self)
         toolbar.setObjectName("ViewerToolbar")
         bar = QHBoxLayout(toolbar)
@@ -71,7 +59,6 @@ class PoseViewer(QWidget):
         self.layout_choice.currentIndexChanged.connect(self._on_layout_chosen)
         bar.addWidget(self.layout_choice)
         layout.addWidget(toolbar)
-        self.banner = MessageBanner(self)
         layout.addWidget(self.banner)
         body = QSplitter(Qt.Orientation.Horizontal, self)
         left = QSplitter(Qt.Orientation.Vertical, body)
@@ -84,9 +71,6 @@ class PoseViewer(QWidget):
         body.addWidget(left)
         body.addWidget(self.skeleton)
         body.setSizes([640, 700])
-        self.pages = QStackedWidget(self)
-        self.placeholder = notice_label("Nothing to show yet.", self.pages)
-        self.pages.addWidget(self.placeholder)
         self.pages.addWidget(body)
         layout.addWidget(self.pages, 1)
         self.confusion.cell_clicked.connect(self._on_cell_clicked)
@@ -99,23 +83,10 @@ class PoseViewer(QWidget):
         """Read the files in a worker, then show them (or the reason they cannot be shown)."""
         self.start_loading(f"Reading {source.predictions} …", load_pose_bundle, source, files)
 
-    def start_loading(self, description: str, function: Callable[..., object], *args: object) -> None:
-        """Run ``function(*args)`` (which returns a bundle) in a worker and show its result."""
-        self.loading = True
-        self.banner.show_message(description, "info")
-        self.placeholder.setText("Reading the results …")
-        self.pages.setCurrentWidget(self.placeholder)
-        self.tasks.start(function, *args, on_done=self.set_bundle, on_error=self.show_error)
-
-    def show_error(self, message: str) -> None:
-        """Say why nothing can be shown; the viewer stays open and usable."""
-        self.loading = False
-        self.banner.show_message(message, "error")
+    def clear_results(self) -> None:
+        """Forget the shown results (loading failed)."""
         self.bundle = None
         self.summary.setText("No results loaded.")
-        self.placeholder.setText("Nothing to show: see the message above.")
-        self.pages.setCurrentWidget(self.placeholder)
-        self.loaded.emit()
 
     def set_bundle(self, bundle: PoseBundle) -> None:
         """Show loaded results."""
@@ -181,10 +152,8 @@ def main() -> int:
 
     app = create_application()
     viewer = PoseViewer()
-    viewer.resize(1400, 860)
-    viewer.show()
     viewer.load(sample_pose_source())
-    return int(app.exec())
+    return show_alone(app, viewer, 1400, 860)
 
 
 if __name__ == "__main__":

@@ -58,16 +58,10 @@ def subset_tracks(tracks: TrackResults, keep: np.ndarray) -> TrackResults:
         frame_numbers=tracks.frame_numbers,
         timestamps=tracks.timestamps,
         frame_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
-        centers=tracks.centers[keep],
-        sizes=tracks.sizes[keep],
-        yaws=tracks.yaws[keep],
-        velocities=tracks.velocities[keep],
-        scores=tracks.scores[keep],
-        class_indices=tracks.class_indices[keep],
-        track_ids=tracks.track_ids[keep],
         class_names=tracks.class_names,
         track_names=tracks.track_names,
         warnings=tracks.warnings,
+        **tracks.select_boxes(keep),
     )
 
 

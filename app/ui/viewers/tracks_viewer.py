@@ -8,27 +8,24 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QSplitter,
-    QStackedWidget,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.core.results.infos import CameraInfo
 from app.render.gl_check import opengl_problem
-from app.ui.viewers.background import BackgroundTasks
 from app.ui.viewers.bev_view import BevView
+from app.ui.viewers.bundle_viewer import BundleViewer, show_alone
 from app.ui.viewers.camera_grid import CameraGrid, ImageLoader, camera_ground_poses
-from app.ui.viewers.chrome import VIEWER_STYLE, MessageBanner, notice_label
+from app.ui.viewers.chrome import notice_label
 from app.ui.viewers.frame_scene import FrameScene, FrameSceneBuilder, SceneSettings
 from app.ui.viewers.metrics_table import MetricsTable
 from app.ui.viewers.palette import FALSE_POSITIVE, GROUND_TRUTH, ID_SWITCH, MISS
@@ -56,28 +53,19 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
-class TracksViewer(QWidget):
+class TracksViewer(BundleViewer):
     """Shows one :class:`TrackBundle`; stays usable (with a message) when loading fails."""
 
-    loaded = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("TracksViewer")
-        self.setStyleSheet(VIEWER_STYLE)
+        super().__init__("TracksViewer", parent)
         self.bundle: TrackBundle | None = None
         self.builder: FrameSceneBuilder | None = None
         self.match: FilteredMatch | None = None
         self.scene: FrameScene | None = None
         self.selected_track: int | None = None
-        self.loading = False
-        self.tasks = BackgroundTasks(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
+        layout = self.main_layout
         self.toolbar = TracksToolbar(self)
         layout.addWidget(self.toolbar)
-        self.banner = MessageBanner(self)
         layout.addWidget(self.banner)
         strip = QHBoxLayout()
         self.counts = QLabel(self)
@@ -122,9 +110,6 @@ class TracksViewer(QWidget):
         body.addWidget(self.side)
         body.setStretchFactor(0, 1)
         body.setSizes([1100, 300])
-        self.pages = QStackedWidget(self)
-        self.placeholder = notice_label("Nothing to show yet.", self.pages)
-        self.pages.addWidget(self.placeholder)
         self.pages.addWidget(body)
         layout.addWidget(self.pages, 1)
         self.timeline = Timeline(self)
@@ -161,26 +146,13 @@ class TracksViewer(QWidget):
         """Read the files in a worker, then show them (or the reason they cannot be shown)."""
         self.start_loading(f"Reading {source.results} …", load_track_bundle, source, files)
 
-    def start_loading(self, description: str, function: Callable[..., object], *args: object) -> None:
-        """Run ``function(*args)`` (which returns a bundle) in a worker and show its result."""
-        self.loading = True
-        self.banner.show_message(description, "info")
-        self.placeholder.setText("Reading the results …")
-        self.pages.setCurrentWidget(self.placeholder)
-        self.tasks.start(function, *args, on_done=self.set_bundle, on_error=self.show_error)
-
-    def show_error(self, message: str) -> None:
-        """Say why nothing can be shown; the viewer stays open and usable."""
-        self.loading = False
-        self.banner.show_message(message, "error")
+    def clear_results(self) -> None:
+        """Forget the shown results (loading failed)."""
         self.bundle = self.builder = self.scene = None
         self.legend.hide()
         self.counts.setText("")
-        self.placeholder.setText("Nothing to show: see the message above.")
-        self.pages.setCurrentWidget(self.placeholder)
         self.timeline.set_frame_count(0)
         self._set_enabled(False)
-        self.loaded.emit()
 
     def set_bundle(self, bundle: TrackBundle) -> None:
         """Show a loaded result."""
@@ -372,10 +344,8 @@ def main() -> int:
 
     app = create_application()
     viewer = TracksViewer()
-    viewer.resize(1400, 900)
-    viewer.show()
     viewer.load(sample_track_source())
-    return int(app.exec())
+    return show_alone(app, viewer, 1400, 900)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ STANDIN_IMAGE = "taodesk-standin:latest"
 class MemoryKeyring(KeyringBackend):
     """A keyring backend that keeps secrets in a dict (nothing touches the disk)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
         super().__init__()

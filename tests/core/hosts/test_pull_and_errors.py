@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -11,7 +13,7 @@ from app.core.hosts.pull import PullProgress, registry_auth, registry_of
 from app.core.hosts.secrets import NGC_API_KEY, SecretStore
 
 # A pull of a two-layer image as the engine reports it (one layer already present).
-RECORDED_PULL = [
+RECORDED_PULL: list[dict[str, Any]] = [
     {"status": "Pulling from nvidia/tao/tao-toolkit", "id": "7.1.0-pyt"},
     {"status": "Already exists", "progressDetail": {}, "id": "aaa"},
     {"status": "Pulling fs layer", "progressDetail": {}, "id": "bbb"},

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from app.core.hosts.errors import HostUnreachable
-from app.core.hosts.known_hosts import accept_host_key
 from app.core.hosts.session import open_session
 from app.core.hosts.settings import HostConfig
 from app.core.hosts.ssh import SshHostSession
@@ -21,10 +20,8 @@ pytestmark = pytest.mark.ssh
 @pytest.fixture
 def remote_config(namespace_host: NamespaceHost, tmp_path: Path) -> Iterator[HostConfig]:
     server = namespace_host.server
-    accept_host_key(server.host, server.port, server.host_key_type, server.host_key_base64)
-    yield HostConfig(name="remote", kind="ssh", ssh_host=server.host, ssh_port=server.port,
-                     ssh_user=server.user, key_file=str(server.client_key), workspace=str(tmp_path),
-                     connect_timeout=1.5)
+    server.accept_host_key()
+    yield server.host_config(tmp_path, name="remote", connect_timeout=1.5)
 
 
 def test_connecting_to_a_silent_host_times_out(namespace_host: NamespaceHost,

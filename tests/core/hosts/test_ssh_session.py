@@ -116,9 +116,7 @@ def test_a_dropped_connection_is_reopened(ssh_host_config: HostConfig) -> None:
 
 def test_unknown_host_key_shows_the_fingerprint_and_can_be_accepted(ssh_server: SshServer,
                                                                     tmp_path: Path) -> None:
-    config = HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key),
-                        workspace=str(tmp_path))
+    config = ssh_server.host_config(tmp_path)
     with pytest.raises(UnknownHostKey) as raised:
         open_session(config)
     unknown = raised.value
@@ -140,10 +138,7 @@ def test_the_users_own_known_hosts_is_honoured(ssh_server: SshServer, tmp_path: 
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "known_hosts").write_text(ssh_server.known_hosts_line + "\n")
     monkeypatch.setenv("HOME", str(home))
-    config = HostConfig(name="lab", kind="ssh", ssh_host=ssh_server.host, ssh_port=ssh_server.port,
-                        ssh_user=ssh_server.user, key_file=str(ssh_server.client_key),
-                        workspace=str(tmp_path))
-    with open_session(config) as session:
+    with open_session(ssh_server.host_config(tmp_path)) as session:
         assert session.exists("/")
     assert not app_known_hosts_path().exists()
 
@@ -238,7 +233,9 @@ def test_container_run_over_ssh(ssh_host_config: HostConfig, standin_image: str)
         try:
             assert container.wait(timeout=60)["StatusCode"] == 0
             assert container.logs() == b"hello from 42\n"
-            label_filter = {"label": [f"taodesk.test={label['taodesk.test']}"]}
+            label_filter: dict[str, str | list[str] | bool] = {
+                "label": [f"taodesk.test={label['taodesk.test']}"]
+            }
             found = session.docker.containers.list(all=True, filters=label_filter)
             assert [c.id for c in found] == [container.id]
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ class Folder:
         return [type("Entry", (), {"name": p.name})() for p in sorted(Path(path).iterdir())]
 
 
-def _job(tmp_path: Path, action: str = "train", **kwargs: object) -> Job:
+def _job(tmp_path: Path, action: str = "train", **kwargs: Any) -> Job:
     job_id = new_job_id(action)
     return Job(
         id=job_id,
@@ -41,7 +42,7 @@ def _job(tmp_path: Path, action: str = "train", **kwargs: object) -> Job:
         spec_yaml="",
         job_dir=str(tmp_path / job_id),
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _train_results(tmp_path: Path, parent: Job, names: list[str]) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.infra.docker_engine import docker_client, standin_image  # noqa: F401
 from tests.infra.tfevents_writer import ScalarTriple, write_simple_scalars
 
 LARGE_RUN_STEPS = 4000  # ~8,000 scalars: a file of several hundred KB
@@ -45,25 +44,3 @@ def small_event_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tensorboardX event file of 40 steps (small enough to be read record by record)."""
     folder = tmp_path_factory.mktemp("small_run")
     return write_simple_scalars(folder, lightning_like_points(40), start_time=1_700_000_000.0)
-
-
-@pytest.fixture(scope="session")
-def docker_client() -> Iterator[Any]:
-    """A client of the local Docker engine (the tests skip when no engine answers)."""
-    import docker
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as error:  # any failure to reach the engine means: no Docker here
-        pytest.skip(f"no Docker engine: {error}")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def standin_image(docker_client: Any) -> str:
-    """The stand-in TAO image tag (built if its sources changed)."""
-    from tests.standin.image import ensure_standin_image
-
-    return ensure_standin_image()
