@@ -408,9 +408,8 @@ class JobManager:
                 self._stream_lines(job, follow=True, on_lines=on_lines, stop=stop)
             except (DockerException, HostError, OSError):
                 self.drop_session(job.host)
-                if stop is not None and stop.wait(retry_seconds):
-                    return self.store.get(job_id)
-                time.sleep(0 if stop is not None else retry_seconds)
+                if (stop or threading.Event()).wait(retry_seconds):
+                    return self.store.get(job_id)  # stopped while waiting to reconnect
                 continue
             if stop is not None and stop.is_set():
                 return self.store.get(job_id)
