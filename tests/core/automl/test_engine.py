@@ -115,3 +115,28 @@ def test_every_pruner_takes_reports(pose: Skill, tmp_path: Path, pruner: str) ->
     poor = engine.propose()
     decisions = [engine.report(poor.number, step, 9.0) for step in range(4)]
     assert any(decisions) == (pruner != "none"), decisions
+
+
+@pytest.mark.skipif(algorithm_problem("gp") is not None, reason="PyTorch and SciPy are not installed")
+def test_gaussian_process_search_moves_towards_the_optimum(pose: Skill, tmp_path: Path) -> None:
+    """A real GP study (Optuna's GPSampler) on a known objective: after its start-up trials, its draws
+    concentrate near the optimum of lr (log scale) more than the start-up draws did."""
+    import math
+
+    engine = _engine(pose, tmp_path / "db.sqlite3", "gp", algorithm="gp", seed=3, startup_trials=4)
+    best_log_lr = math.log10(0.01)
+
+    def objective(values: dict[str, Any]) -> float:
+        lr_error = math.log10(values["train.optim.lr"]) - best_log_lr
+        return lr_error**2 + (values["model.dropout"] - 0.3) ** 2
+
+    distances = []
+    for _ in range(14):
+        proposal = engine.propose()
+        assert not proposal.infeasible, proposal.infeasible
+        score = objective(proposal.values)
+        distances.append(score)
+        engine.complete(proposal.number, score)
+    startup, guided = distances[:4], distances[4:]
+    assert min(guided) < min(startup), (startup, guided)
+    assert sorted(guided)[len(guided) // 2] < sorted(startup)[len(startup) // 2]
