@@ -97,38 +97,35 @@ def _check_batch(ctx: CheckContext, key: str, path: str, count: int) -> None:
 
 def check_pose_data(ctx: CheckContext) -> None:
     """Every skeleton array: header dtype, axes, joints vs. graph layout, channels, size, batch."""
-    for row in ctx.rows(DATA_FORMAT):
-        for path in row.paths:
-            if ctx.has_error_at(row.spec_key):
-                continue
-            if path.endswith(".json"):
-                ctx.add(
-                    ERROR,
-                    row.spec_key,
-                    f"{path} is DeepStream BodyPose JSON, not a skeleton array",
-                    "convert it first with this skill's dataset_convert action",
-                    check="pose.data",
-                )
-                continue
-            try:
-                header = read_npy_header(ctx.session, path)
-            except NpyHeaderError as error:
-                ctx.add(ERROR, row.spec_key, f"{path}: {error}", check="pose.data")
-                continue
-            ctx.npy_headers[path] = header
-            info = ctx.stat(path)
-            if info is not None and info.size < header.expected_file_size:
-                ctx.add(
-                    ERROR,
-                    row.spec_key,
-                    f"{path} is cut short: {info.size:,} bytes, the header "
-                    f"announces {header.expected_file_size:,}",
-                    "copy the file again",
-                    check="pose.data",
-                )
-            _check_array_header(ctx, row.spec_key, path, header)
-            if header.shape:
-                _check_batch(ctx, row.spec_key, path, header.shape[0])
+    for row, path in ctx.paths_to_check(DATA_FORMAT):
+        if path.endswith(".json"):
+            ctx.add(
+                ERROR,
+                row.spec_key,
+                f"{path} is DeepStream BodyPose JSON, not a skeleton array",
+                "convert it first with this skill's dataset_convert action",
+                check="pose.data",
+            )
+            continue
+        try:
+            header = read_npy_header(ctx.session, path)
+        except NpyHeaderError as error:
+            ctx.add(ERROR, row.spec_key, f"{path}: {error}", check="pose.data")
+            continue
+        ctx.npy_headers[path] = header
+        info = ctx.stat(path)
+        if info is not None and info.size < header.expected_file_size:
+            ctx.add(
+                ERROR,
+                row.spec_key,
+                f"{path} is cut short: {info.size:,} bytes, the header "
+                f"announces {header.expected_file_size:,}",
+                "copy the file again",
+                check="pose.data",
+            )
+        _check_array_header(ctx, row.spec_key, path, header)
+        if header.shape:
+            _check_batch(ctx, row.spec_key, path, header.shape[0])
 
 
 def _paired_count(ctx: CheckContext, label_key: str) -> tuple[str, int] | None:
@@ -189,51 +186,48 @@ def _load_labels(ctx: CheckContext, key: str, path: str) -> tuple[list[Any], lis
 def check_pose_labels(ctx: CheckContext) -> None:
     """Every label pickle: restricted load, (names, labels), one label per sequence, labels in range."""
     num_classes = ctx.value("dataset.num_classes")
-    for row in ctx.rows(LABEL_FORMAT):
-        for path in row.paths:
-            if ctx.has_error_at(row.spec_key):
-                continue
-            loaded = _load_labels(ctx, row.spec_key, path)
-            if loaded is None:
-                continue
-            names, labels = loaded
-            if len(names) != len(labels):
+    for row, path in ctx.paths_to_check(LABEL_FORMAT):
+        loaded = _load_labels(ctx, row.spec_key, path)
+        if loaded is None:
+            continue
+        names, labels = loaded
+        if len(names) != len(labels):
+            ctx.add(
+                ERROR,
+                row.spec_key,
+                f"{path} has {len(names)} sample names but {len(labels)} labels",
+                check="pose.labels",
+            )
+        paired = _paired_count(ctx, row.spec_key)
+        if paired is not None and paired[1] != len(labels):
+            ctx.add(
+                ERROR,
+                row.spec_key,
+                f"{path} has {len(labels)} labels but {paired[0]} has {paired[1]} sequences",
+                "use the label file that belongs to the data file",
+                check="pose.labels",
+            )
+        if isinstance(num_classes, int) and labels:
+            outside = sorted({v for v in labels if not 0 <= v < num_classes})
+            if outside:
+                shown = ", ".join(map(str, outside[:10]))
                 ctx.add(
                     ERROR,
                     row.spec_key,
-                    f"{path} has {len(names)} sample names but {len(labels)} labels",
+                    f"{path} has labels outside [0, {num_classes}): {shown}",
+                    f"set dataset.num_classes (and label_map) to cover {max(labels) + 1} classes",
                     check="pose.labels",
                 )
-            paired = _paired_count(ctx, row.spec_key)
-            if paired is not None and paired[1] != len(labels):
-                ctx.add(
-                    ERROR,
-                    row.spec_key,
-                    f"{path} has {len(labels)} labels but {paired[0]} has {paired[1]} sequences",
-                    "use the label file that belongs to the data file",
-                    check="pose.labels",
-                )
-            if isinstance(num_classes, int) and labels:
-                outside = sorted({v for v in labels if not 0 <= v < num_classes})
-                if outside:
-                    shown = ", ".join(map(str, outside[:10]))
+            elif row.spec_key.startswith("dataset.train_dataset"):
+                unused = sorted(set(range(num_classes)) - set(labels))
+                if unused:
                     ctx.add(
-                        ERROR,
+                        WARNING,
                         row.spec_key,
-                        f"{path} has labels outside [0, {num_classes}): {shown}",
-                        f"set dataset.num_classes (and label_map) to cover {max(labels) + 1} classes",
+                        f"classes {', '.join(map(str, unused[:10]))} never appear in {path}",
+                        "add sequences of those classes, or lower dataset.num_classes",
                         check="pose.labels",
                     )
-                elif row.spec_key.startswith("dataset.train_dataset"):
-                    unused = sorted(set(range(num_classes)) - set(labels))
-                    if unused:
-                        ctx.add(
-                            WARNING,
-                            row.spec_key,
-                            f"classes {', '.join(map(str, unused[:10]))} never appear in {path}",
-                            "add sequences of those classes, or lower dataset.num_classes",
-                            check="pose.labels",
-                        )
 
 
 def check_label_map(ctx: CheckContext) -> None:

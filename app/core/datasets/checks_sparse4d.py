@@ -25,43 +25,40 @@ MAX_LIST_BYTES = 1 * MiB
 def check_anchor(ctx: CheckContext) -> None:
     """The anchor .npy: (K, 11) floats; K against model.head.instance_bank.num_anchor."""
     num_anchor = ctx.value("model.head.instance_bank.num_anchor")
-    for row in ctx.rows(ANCHOR_FORMAT):
-        for path in row.paths:
-            if ctx.has_error_at(row.spec_key):
-                continue
-            try:
-                header = read_npy_header(ctx.session, path)
-            except NpyHeaderError as error:
-                ctx.add(ERROR, row.spec_key, f"{path}: {error}", check="sparse4d.anchor")
-                continue
-            if len(header.shape) != 2 or header.shape[1] != ANCHOR_COLUMNS or header.dtype.kind != "f":
-                ctx.add(
-                    ERROR,
-                    row.spec_key,
-                    f"{path} holds {header.dtype} of shape {header.shape}; anchors "
-                    f"are floats of shape (K, {ANCHOR_COLUMNS})",
-                    "use the anchor file the convert job wrote",
-                    check="sparse4d.anchor",
-                )
-                continue
-            count = header.shape[0]
-            if isinstance(num_anchor, int) and count < num_anchor:
-                ctx.add(
-                    WARNING,
-                    "model.head.instance_bank.num_anchor",
-                    f"{path} has {count} anchors but num_anchor is {num_anchor}: the model uses {count}",
-                    f"set num_anchor to {count}, or convert again with num_anchor {num_anchor}",
-                    check="sparse4d.anchor",
-                    fix_action=SET_VALUE,
-                    fix_value=count,
-                )
-            elif isinstance(num_anchor, int) and count > num_anchor:
-                ctx.add(
-                    INFO,
-                    "model.head.instance_bank.num_anchor",
-                    f"{path} has {count} anchors; the first {num_anchor} are used",
-                    check="sparse4d.anchor",
-                )
+    for row, path in ctx.paths_to_check(ANCHOR_FORMAT):
+        try:
+            header = read_npy_header(ctx.session, path)
+        except NpyHeaderError as error:
+            ctx.add(ERROR, row.spec_key, f"{path}: {error}", check="sparse4d.anchor")
+            continue
+        if len(header.shape) != 2 or header.shape[1] != ANCHOR_COLUMNS or header.dtype.kind != "f":
+            ctx.add(
+                ERROR,
+                row.spec_key,
+                f"{path} holds {header.dtype} of shape {header.shape}; anchors "
+                f"are floats of shape (K, {ANCHOR_COLUMNS})",
+                "use the anchor file the convert job wrote",
+                check="sparse4d.anchor",
+            )
+            continue
+        count = header.shape[0]
+        if isinstance(num_anchor, int) and count < num_anchor:
+            ctx.add(
+                WARNING,
+                "model.head.instance_bank.num_anchor",
+                f"{path} has {count} anchors but num_anchor is {num_anchor}: the model uses {count}",
+                f"set num_anchor to {count}, or convert again with num_anchor {num_anchor}",
+                check="sparse4d.anchor",
+                fix_action=SET_VALUE,
+                fix_value=count,
+            )
+        elif isinstance(num_anchor, int) and count > num_anchor:
+            ctx.add(
+                INFO,
+                "model.head.instance_bank.num_anchor",
+                f"{path} has {count} anchors; the first {num_anchor} are used",
+                check="sparse4d.anchor",
+            )
 
 
 def infos_files(ctx: CheckContext, key: str, value: str) -> list[str]:

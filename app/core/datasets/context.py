@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,13 @@ class CheckContext:
             for row in self.resolution.rows
             if row.is_set and (format_name is None or row.requirement.format == format_name)
         ]
+
+    def paths_to_check(self, format_name: str) -> Iterator[tuple[ResolvedRow, str]]:
+        """(row, path) for every path of the rows of one format, skipping keys already in error."""
+        for row in self.rows(format_name):
+            for path in row.paths:
+                if not self.has_error_at(row.spec_key):
+                    yield row, path
 
     def add(
         self,
