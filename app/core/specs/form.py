@@ -12,7 +12,7 @@ from app.core.skills.fields import Field, FieldKind
 from app.core.skills.model import Skill
 from app.core.specs.document import SpecDocument, get_path, has_path
 from app.core.specs.service import ImportedSpec, default_spec, import_spec_text, spec_yaml
-from app.core.specs.validation import ERROR, SpecIssue, SpecValidator
+from app.core.specs.validation import ERROR, SpecIssue, SpecValidator, unknown_key_paths
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class ActionForm:
     def revalidate(self) -> list[SpecIssue]:
         """Recompute issues and tell listeners."""
         self.issues = self.validator.validate(self.document.data) + self._external_issues
-        self.unknown_keys = [i.path for i in self.issues if i.message.startswith("unknown key")]
+        self.unknown_keys = unknown_key_paths(self.issues)
         self.issues_changed.emit(self.issues)
         return self.issues
 

@@ -10,7 +10,7 @@ from app.core.skills.model import Skill
 from app.core.specs.diff import SpecChange, diff_specs
 from app.core.specs.document import SpecDocument
 from app.core.specs.overrides import Override, apply_overrides, parse_override
-from app.core.specs.validation import SpecIssue, SpecValidator
+from app.core.specs.validation import SpecIssue, SpecValidator, unknown_key_paths
 
 
 def default_spec(skill: Skill, action: str) -> SpecDocument:
@@ -30,7 +30,7 @@ def import_spec_text(skill: Skill, action: str, text: str, source: str = "<spec>
     """Parse an existing spec; unknown keys are kept in the document and listed."""
     document = SpecDocument.from_yaml(text, source)
     issues = SpecValidator(skill, action).validate(document.data)
-    unknown = [i.path for i in issues if i.message.startswith("unknown key")]
+    unknown = unknown_key_paths(issues)
     return ImportedSpec(document, unknown)
 
 

@@ -37,6 +37,7 @@ class SpecIssue:
     path: str
     message: str
     severity: str = ERROR
+    unknown_key: bool = False
 
     def __str__(self) -> str:
         return f"{self.path or '(spec)'}: {self.message}"
@@ -144,7 +145,11 @@ class SpecValidator:
                 child = field.children.get(str(key))
                 if child is None:
                     issues.append(
-                        SpecIssue(path, f"unknown key: not a field of any '{self.skill.name}' action")
+                        SpecIssue(
+                            path,
+                            f"unknown key: not a field of any '{self.skill.name}' action",
+                            unknown_key=True,
+                        )
                     )
                 elif child.kind is FieldKind.COLLECTION and isinstance(value, dict):
                     stack.append((child, value, path))
@@ -230,3 +235,8 @@ def check_rule(rule: SpecRule, data: dict[str, Any]) -> SpecIssue | None:
         f"{key}={value!r}" for key, value in ((rule.left, left), (rule.right, right)) if isinstance(key, str)
     )
     return SpecIssue(path, f"{rule.message} ({shown})", rule.severity)
+
+
+def unknown_key_paths(issues: list[SpecIssue]) -> list[str]:
+    """The keys no action of the skill knows (kept in the spec, flagged)."""
+    return [issue.path for issue in issues if issue.unknown_key]
