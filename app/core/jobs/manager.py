@@ -180,7 +180,7 @@ class JobManager:
             memory_limit=request.memory_limit,
             network_mode=request.network_mode,
         )
-        job.spec_yaml = masked_spec(SpecDocument.from_yaml(plan.spec_text)).to_yaml(order=action.template)
+        job.spec_yaml = masked_spec(plan.spec).to_yaml(order=action.template)
         return plan
 
     def _host_user(self, session: HostSession, config: HostConfig) -> str:
@@ -221,7 +221,7 @@ class JobManager:
         plan = self.prepare(request)
         job = plan.job
         session = self.session(job.host)
-        if requested_gpu_count(job.action, SpecDocument.from_yaml(plan.spec_text)) and not plan.device_ids:
+        if requested_gpu_count(job.action, plan.spec) and not plan.device_ids:
             plan.warnings.append("no GPUs chosen: the job runs without GPUs")
         if plan.device_ids and not nvidia_runtime_present(session.docker.info()):
             plan.warnings.append(

@@ -52,6 +52,7 @@ class LaunchPlan:
     """Everything needed to create the job's container."""
 
     job: Job
+    spec: SpecDocument
     spec_text: str
     command: list[str]
     mounts: list[MountSpec]
@@ -242,6 +243,7 @@ def build_plan(
         labels["taodesk.parent"] = parent.id
     return LaunchPlan(
         job=job,
+        spec=spec,
         spec_text=spec.to_yaml(order=skill.action(job.action).template),
         command=command_for(skill, job.action, job.spec_path),
         mounts=merge_mounts(mounts),
