@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app.core.skills.fields import Field
 from app.core.specs.validation import ERROR, NEEDS_INPUT, SpecIssue
 from app.ui.form.editors import EditorRegistry, FieldEditor, YamlEditor
+from app.ui.section_toggle import section_toggle, show_expanded
 
 
 def field_tooltip(field: Field) -> str:
@@ -146,13 +147,7 @@ class CollapsibleSection(QFrame):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         header = QHBoxLayout()
-        self.toggle = QToolButton(self)
-        self.toggle.setObjectName("SectionToggle")
-        self.toggle.setText(title)
-        self.toggle.setCheckable(True)
-        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.toggle.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.toggle = section_toggle(self, "SectionToggle", title)
         self.toggle.toggled.connect(self.set_expanded)
         self.badge = QLabel(self)
         self.badge.setObjectName("SectionBadge")
@@ -182,10 +177,7 @@ class CollapsibleSection(QFrame):
         """Open or close the section."""
         if expanded:
             self.ensure_built()
-        self.toggle.blockSignals(True)
-        self.toggle.setChecked(expanded)
-        self.toggle.blockSignals(False)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        show_expanded(self.toggle, expanded)
         self.body.setVisible(expanded)
 
     def set_badge(self, errors: int, needs_input: int) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QVBoxLayout, QWidget
 
 from app.ui.monitor.chart import ScalarChart
+from app.ui.section_toggle import section_toggle, show_expanded
 
 _GROUP_SEPARATORS = re.compile(r"[_\-@.]")
 _DIGITS = re.compile(r"(\d+)")
@@ -53,13 +53,7 @@ class TagGroup(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 6)
         layout.setSpacing(4)
-        self.header = QToolButton(self)
-        self.header.setObjectName("TagGroupHeader")
-        self.header.setCheckable(True)
-        self.header.setChecked(True)
-        self.header.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.header.setArrowType(Qt.ArrowType.DownArrow)
-        self.header.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.header = section_toggle(self, "TagGroupHeader", expanded=True)
         self.header.toggled.connect(self._on_toggled)
         layout.addWidget(self.header)
         self.body = QWidget(self)
@@ -89,5 +83,5 @@ class TagGroup(QFrame):
         self.header.setText(f"{self.name}   ({count} chart{'s' if count != 1 else ''})")
 
     def _on_toggled(self, expanded: bool) -> None:
-        self.header.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        show_expanded(self.header, expanded)
         self.body.setVisible(expanded)
