@@ -11,7 +11,7 @@ from psygnal import Signal
 from app.core.skills.fields import Field, FieldKind
 from app.core.skills.model import Skill
 from app.core.specs.document import SpecDocument, get_path, has_path
-from app.core.specs.service import ImportedSpec, default_spec, import_spec_text, spec_yaml
+from app.core.specs.service import ImportedSpec, default_spec, spec_yaml
 from app.core.specs.validation import ERROR, SpecIssue, SpecValidator, unknown_key_paths
 
 
@@ -110,9 +110,8 @@ class ActionForm:
 
     def import_yaml(self, text: str, source: str = "<spec>") -> ImportedSpec:
         """Import an existing spec: unknown keys are kept and flagged. SpecParseError on bad YAML."""
-        imported = import_spec_text(self.skill, self.action.name, text, source)
-        self.replace(imported.document)
-        return imported
+        self.replace(SpecDocument.from_yaml(text, source))  # validated once, by the form's own validator
+        return ImportedSpec(self.document, list(self.unknown_keys))
 
     def export_yaml(self) -> str:
         """The spec as YAML in the template's key order."""
