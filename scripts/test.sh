@@ -41,8 +41,11 @@ fi
 export QT_QPA_PLATFORM=xcb
 
 set +e
-.venv/bin/python -m pytest "$@"
+# A hung test must not eat the whole CI budget: the stacks are printed after 300 s (pyproject), and
+# the run is stopped after TAODESK_TEST_TIMEOUT (a normal run takes about 5 minutes).
+timeout --signal=INT --kill-after=60 "${TAODESK_TEST_TIMEOUT:-2400}" .venv/bin/python -m pytest "$@"
 status=$?
+[ "$status" -eq 124 ] && echo "the test run was stopped after ${TAODESK_TEST_TIMEOUT:-2400} s"
 set -e
 [ "$status" -eq 5 ] && { echo "no tests collected"; exit 1; }
 exit "$status"

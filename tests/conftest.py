@@ -51,6 +51,14 @@ def screenshot_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def qapp() -> object:
+    """The app's own QApplication for pytest-qt: styled, and collecting garbage on the GUI thread only."""
+    from app.ui.application import create_application
+
+    return create_application()
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -24,7 +24,7 @@ from app.core.jobs.manager import JobManager
 from app.core.jobs.store import JobStore
 from app.core.skills.bank import SkillBank
 from app.core.telemetry.logs import LogLine
-from app.ui.workers import Worker, run_in_background
+from app.ui.workers import Task, run_in_background
 
 LineSink = Callable[[Sequence[LogLine]], None]
 MIN_WORKER_THREADS = 8
@@ -178,7 +178,6 @@ class AppContext(QObject):
         self.gpu_inventories: dict[str, GpuInventory] = {}
         self.host_problem = ""
         self._reconciling = False
-        self._workers: set[Worker] = set()
         self._closed = False
         self.store.changed.connect(self._relay_changed)
         self.store.removed.connect(self._relay_removed)
@@ -236,15 +235,11 @@ class AppContext(QObject):
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         **kwargs: Any,
-    ) -> Worker:
+    ) -> Task:
         """Run ``function`` in the thread pool; the callbacks run on the GUI thread."""
-        worker = run_in_background(
+        return run_in_background(
             function, *args, on_done=on_done, on_error=on_error, on_progress=on_progress, **kwargs
         )
-        self._workers.add(worker)
-        worker.signals.finished.connect(lambda _result: self._workers.discard(worker))
-        worker.signals.failed.connect(lambda _message: self._workers.discard(worker))
-        return worker
 
     # -- jobs --------------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ def load_style_sheet() -> str:
 
 
 def create_application() -> QApplication:
-    """The QApplication (created once), styled."""
+    """The QApplication (created once), styled, with garbage collected on the GUI thread only."""
     from PySide6.QtWidgets import QApplication
 
     existing = QApplication.instance()
@@ -33,6 +33,9 @@ def create_application() -> QApplication:
     app.setOrganizationName("taodesk")
     app.setStyle("Fusion")
     app.setStyleSheet(load_style_sheet())
+    from app.ui.gui_gc import collect_on_gui_thread
+
+    collect_on_gui_thread(app)
     return app
 
 

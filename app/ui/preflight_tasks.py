@@ -14,7 +14,7 @@ from app.core.datasets.depth_paths import DepthFixPlan, apply_depth_fix, preview
 from app.core.datasets.findings import Finding
 from app.core.hosts.session import HostSession
 from app.core.hosts.settings import HostConfig
-from app.ui.workers import Worker, run_in_background
+from app.ui.workers import run_in_background
 
 OpenHost = Callable[[HostConfig], HostSession]
 Report = Callable[[float, str], None]
@@ -30,7 +30,6 @@ class HostTasks:
     def __init__(self, open_host: OpenHost, close_sessions: bool) -> None:
         self.open_host = open_host
         self.close_sessions = close_sessions
-        self._workers: set[Worker] = set()
 
     def bind(self, config: HostConfig, action: Callable[[HostSession], Any]) -> Callable[[], Any]:
         """``action(session)`` as a function that opens (and, if asked, closes) the session itself."""
@@ -70,10 +69,7 @@ class HostTasks:
         on_progress: Callable[[float, str], None] | None = None,
     ) -> None:
         """Run ``work`` in the pool (it gets ``report`` when it takes one)."""
-        worker = run_in_background(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
-        self._workers.add(worker)
-        worker.signals.finished.connect(lambda _result: self._workers.discard(worker))
-        worker.signals.failed.connect(lambda _message: self._workers.discard(worker))
+        run_in_background(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
 
 
 class DepthFixDialog(QDialog):

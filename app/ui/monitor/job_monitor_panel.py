@@ -36,7 +36,7 @@ from app.ui.monitor.metrics import SystemMetricsView
 from app.ui.monitor.progress import JobProgressView
 from app.ui.monitor.style import MONITOR_STYLE
 from app.ui.monitor.watch import MetricsWatch, PollResult, SessionOpener, Watch, poll_watches, sample_metrics
-from app.ui.workers import Worker, run_in_background
+from app.ui.workers import run_in_background
 
 POLL_INTERVAL_MS = 500
 METRICS_INTERVAL_MS = 2000
@@ -84,7 +84,6 @@ class JobMonitorPanel(QWidget):
         self._polling = False
         self._sampling = False
         self._closed = False
-        self._workers: set[Worker] = set()
         self._build()
         self._poll_timer = QTimer(self)
         self._poll_timer.setSingleShot(True)
@@ -194,12 +193,17 @@ class JobMonitorPanel(QWidget):
                 others = [
                     other
                     for other in self.jobs.store.all()
-                    if other.id != self.job.id and other.skill == self.job.skill
-                    and other.action == self.job.action and other.status is not JobStatus.CREATED
+                    if other.id != self.job.id
+                    and other.skill == self.job.skill
+                    and other.action == self.job.action
+                    and other.status is not JobStatus.CREATED
                 ][:MAX_COMPARE_CANDIDATES]
         listed = {job.id for job in others}
-        others += [watch.job for job_id, watch in self.watches.items()
-                   if job_id != self.job.id and job_id not in listed]
+        others += [
+            watch.job
+            for job_id, watch in self.watches.items()
+            if job_id != self.job.id and job_id not in listed
+        ]
         self.run_list.set_runs(self.job, others, shown=self.compared_jobs())
         self.run_list.set_colours(assign_colours(self.watches))
 
@@ -254,8 +258,9 @@ class JobMonitorPanel(QWidget):
         if all(watch.done for watch in watches):
             return
         self._polling = True
-        self._keep(run_in_background(poll_watches, watches, self.open_session,
-                                     on_done=self._on_polled, on_error=self._on_poll_failed))
+        run_in_background(
+            poll_watches, watches, self.open_session, on_done=self._on_polled, on_error=self._on_poll_failed
+        )
 
     def _on_polled(self, result: PollResult) -> None:
         self._polling = False
@@ -291,7 +296,8 @@ class JobMonitorPanel(QWidget):
             final = self.job.status.is_final
             where = update.event_dir or "the job's folder"
             self.charts.set_empty_text(
-                f"This job wrote no TensorBoard scalars ({where})." if final
+                f"This job wrote no TensorBoard scalars ({where})."
+                if final
                 else f"No TensorBoard scalars yet: TAO writes them to {where} once training starts."
             )
         if self._problems:
@@ -312,14 +318,14 @@ class JobMonitorPanel(QWidget):
             return
         self._sampling = True
         running = self.job.status is JobStatus.RUNNING
-        self._keep(run_in_background(sample_metrics, self.metrics_watch, self.open_session, running,
-                                     on_done=self._on_sampled, on_error=self._on_sample_failed))
-
-    def _keep(self, worker: Worker) -> None:
-        """Hold the worker until it reports (its signals object must outlive the run)."""
-        self._workers.add(worker)
-        worker.signals.finished.connect(lambda _result: self._workers.discard(worker))
-        worker.signals.failed.connect(lambda _message: self._workers.discard(worker))
+        run_in_background(
+            sample_metrics,
+            self.metrics_watch,
+            self.open_session,
+            running,
+            on_done=self._on_sampled,
+            on_error=self._on_sample_failed,
+        )
 
     def _on_sampled(self, snapshot: MetricsSnapshot) -> None:
         self._sampling = False

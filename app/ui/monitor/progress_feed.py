@@ -22,7 +22,7 @@ from app.core.telemetry.job_monitor import StatusFollower, describe_progress, st
 from app.core.telemetry.status import JobProgress
 from app.ui.jobs_model import JobProgress as RowProgress
 from app.ui.monitor.watch import SessionOpener
-from app.ui.workers import Worker, run_in_background
+from app.ui.workers import Task, run_in_background
 
 FEED_INTERVAL_MS = 2000
 
@@ -89,7 +89,7 @@ class JobProgressFeed(QObject):
         self._state = _FeedState()
         self._busy = False
         self._stopped = False
-        self._worker: Worker | None = None
+        self._worker: Task | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.refresh)
@@ -126,8 +126,12 @@ class JobProgressFeed(QObject):
         self._busy = True
         self._final_read.update(job.id for job in batch if job.status.is_final)
         self._worker = run_in_background(
-            read_progress, self._state, batch, self.open_session,
-            on_done=self._on_read, on_error=self._on_failed,
+            read_progress,
+            self._state,
+            batch,
+            self.open_session,
+            on_done=self._on_read,
+            on_error=self._on_failed,
         )
 
     def _finishing(self) -> dict[str, Job]:

@@ -1,7 +1,4 @@
-"""Keeps background workers alive until they report: a worker whose Python object is collected
-early loses its signals, and its result never arrives. Everything is connected before the worker
-starts, so even a worker that fails at once is released; results that arrive after the widget
-that asked for them was closed are dropped."""
+"""Background reads for one viewer: results that arrive after the viewer was closed are dropped."""
 
 from __future__ import annotations
 
@@ -9,21 +6,21 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QThreadPool
+from PySide6.QtCore import QObject
 
-from app.ui.workers import Worker
+from app.ui.workers import Task, run_in_background
 
 
 class BackgroundTasks:
-    """Starts workers for ``owner`` and holds a reference to each until it finishes or fails."""
+    """Starts runs for ``owner`` and knows whether any of them has not reported yet."""
 
     def __init__(self, owner: QObject) -> None:
         self.owner = owner
-        self._running: set[Worker] = set()
+        self._running: set[int] = set()
 
     @property
     def busy(self) -> bool:
-        """True while any worker started here has not reported yet."""
+        """True while any run started here has not reported yet."""
         return bool(self._running)
 
     def start(
@@ -32,17 +29,20 @@ class BackgroundTasks:
         *args: Any,
         on_done: Callable[[Any], None],
         on_error: Callable[[str], None],
-    ) -> Worker:
+    ) -> Task:
         """Run ``function(*args)`` off the GUI thread; ``on_done``/``on_error`` run on the GUI thread."""
-        worker = Worker(function, *args)
-        self._running.add(worker)
-        worker.signals.finished.connect(lambda _result: self._running.discard(worker))
-        worker.signals.failed.connect(lambda _message: self._running.discard(worker))
-        worker.signals.finished.connect(lambda result: self._deliver(on_done, result))
-        worker.signals.failed.connect(lambda message: self._deliver(on_error, message))
-        QThreadPool.globalInstance().start(worker)
-        return worker
+        ticket: list[int] = []
 
-    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
-        if shiboken6.isValid(self.owner):
-            callback(value)
+        def deliver(callback: Callable[[Any], None], value: Any) -> None:
+            self._running.discard(ticket[0])
+            if shiboken6.isValid(self.owner):
+                callback(value)
+
+        task = run_in_background(
+            function, *args,
+            on_done=lambda result: deliver(on_done, result),
+            on_error=lambda message: deliver(on_error, message),
+        )  # fmt: skip
+        ticket.append(task.ticket)
+        self._running.add(task.ticket)
+        return task
