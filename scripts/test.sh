@@ -30,13 +30,15 @@ if [ -x tests/standin/build.sh ]; then
   bash tests/standin/build.sh
 fi
 
-# A virtual screen for the Qt and OpenGL tests.
+# A virtual screen for the Qt and OpenGL tests, on the first free display number (Xvfb picks it).
 if [ -z "${DISPLAY:-}" ]; then
-  display=":$((90 + RANDOM % 9))"
-  Xvfb "$display" -screen 0 1600x1000x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+  : >"$work/xvfb.display"
+  Xvfb -displayfd 3 -screen 0 1600x1000x24 -nolisten tcp 3>"$work/xvfb.display" >"$work/xvfb.log" 2>&1 &
   pids+=($!)
-  export DISPLAY="$display"
-  for _ in $(seq 1 50); do [ -e "/tmp/.X11-unix/X${display#:}" ] && break; sleep 0.1; done
+  for _ in $(seq 1 50); do [ -s "$work/xvfb.display" ] && break; sleep 0.1; done
+  [ -s "$work/xvfb.display" ] || { echo "Xvfb did not start:"; tail -20 "$work/xvfb.log"; exit 1; }
+  export DISPLAY=":$(head -1 "$work/xvfb.display" | tr -d '[:space:]')"
+  echo "Xvfb on $DISPLAY"
 fi
 export QT_QPA_PLATFORM=xcb
 

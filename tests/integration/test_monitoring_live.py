@@ -88,9 +88,11 @@ def check_finished(qtbot: QtBot, context: AppContext, panel: JobMonitorPanel, jo
     finished = context.store.get(job.id)
     assert finished.status is JobStatus.COMPLETED, context.manager.log(job.id).text(last=30)
     qtbot.waitUntil(lambda: panel.watches[job.id].done and not panel.busy, timeout=LONG)
-    panel.charts.flush()
     reference = tensorboard_scalars(Path(job_event_dir(finished)))
     assert len(reference["val_loss"]) == epochs
+    # new charts are built a few per repaint: wait for the repaint timer to have built them all
+    qtbot.waitUntil(lambda: all(panel.charts.chart(tag) is not None for tag in reference), timeout=LONG)
+    panel.charts.flush()
     for tag, events in reference.items():
         chart = panel.charts.chart(tag)
         assert chart is not None, tag
