@@ -2,9 +2,11 @@
 
 Each line starts with an RFC 3339 timestamp in nanoseconds and a space
 (`2026-11-21T11:26:17.019898378Z text`). Progress bars (tqdm) redraw a line with carriage returns;
-such a line is shown in its last state. Docker's `since` has a granularity of one second, so a
-stream re-opened after a disconnect repeats the lines of that second: `ResumeFilter` drops them
-against the tail of what was already stored, so resuming leaves neither a gap nor a duplicate.
+such a line is shown in its last state. Docker keeps a line longer than 16 KiB as 16 KiB pieces and
+streams each piece with its own timestamp; the pieces are joined back into one line. Docker's
+`since` has a granularity of one second, so a stream re-opened after a disconnect repeats the lines
+of that second: `ResumeFilter` drops them against the tail of what was already stored, so resuming
+leaves neither a gap nor a duplicate.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _ERROR = re.compile(
 _WARNING = re.compile(r"\b(?:WARNING|WARN)\b|\b\w*Warning:|^W\d{4} \d{2}:\d{2}:\d{2}")
 _DEBUG = re.compile(r"\bDEBUG\b|^D\d{4} \d{2}:\d{2}:\d{2}")
 _LEVEL_WINDOW = 160
+DOCKER_PIECE_BYTES = 16 * 1024  # moby's log copier buffer: a longer line is stored in pieces of this size
 
 
 class LogLevel(IntEnum):
@@ -72,6 +75,27 @@ def _timestamp_ns(match: re.Match[bytes]) -> int | None:
         seconds += sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     nanos = int(fraction.ljust(9, b"0")) if fraction else 0
     return seconds * 1_000_000_000 + nanos
+
+
+def join_docker_pieces(content: bytes) -> bytes:
+    """A long line's text without the timestamps Docker put before each 16 KiB piece after the first.
+
+    ``content`` is the line after its own leading timestamp; a piece boundary that carries no
+    timestamp (a stream without them) is left as it is.
+    """
+    if len(content) <= DOCKER_PIECE_BYTES:
+        return content
+    pieces = [content[:DOCKER_PIECE_BYTES]]
+    rest = content[DOCKER_PIECE_BYTES:]
+    while rest:
+        match = _TIMESTAMP.match(rest)
+        if match is None or not match.group(0).endswith(b" "):
+            pieces.append(rest)
+            break
+        rest = rest[match.end() :]
+        pieces.append(rest[:DOCKER_PIECE_BYTES])
+        rest = rest[DOCKER_PIECE_BYTES:]
+    return b"".join(pieces)
 
 
 def collapse_carriage_returns(text: str) -> str:
@@ -140,7 +164,7 @@ class LogStream:
             match = _TIMESTAMP.match(raw)
             if match is not None:
                 timestamp = _timestamp_ns(match)
-                raw = raw[match.end() :]
+                raw = join_docker_pieces(raw[match.end() :])
         return timestamp, collapse_carriage_returns(raw.decode("utf-8", "replace"))
 
     def _level(self, text: str) -> LogLevel:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.core.telemetry.logs import (
+    DOCKER_PIECE_BYTES,
     LogLevel,
     LogLine,
     LogStream,
@@ -95,6 +96,37 @@ def test_a_line_still_being_drawn_is_pending_until_its_newline() -> None:
     assert stream.pending_line() is None
     stream.feed(stamp(0, 2) + b" last words")
     assert [line.text for line in stream.flush()] == ["last words"]
+
+
+def as_docker_stores_it(timestamp: bytes, text: bytes) -> bytes:
+    """One line as Docker streams it: pieces of 16 KiB, each after the line's timestamp."""
+    pieces = [text[start : start + DOCKER_PIECE_BYTES] for start in range(0, len(text), DOCKER_PIECE_BYTES)]
+    return b"".join(timestamp + b" " + piece for piece in pieces) + b"\n"
+
+
+def test_a_line_longer_than_docker_pieces_comes_back_whole() -> None:
+    long_text = b"a" * 20_000 + b"b" * 20_000
+    progress = b"\r".join(b"Epoch 0: %3d%%|" % i + b"#" * 200 for i in range(101))
+    exact = b"c" * DOCKER_PIECE_BYTES
+    stream_bytes = b"".join(
+        [
+            as_docker_stores_it(stamp(0, 1), long_text),
+            as_docker_stores_it(stamp(0, 2), progress),
+            stamp(0, 3) + b" " + exact + b"\n",
+            stamp(0, 4) + b" short\n",
+        ]
+    )
+    whole = LogStream().feed(stream_bytes)
+    assert [line.text for line in whole] == [
+        long_text.decode(),
+        "Epoch 0: 100%|" + "#" * 200,
+        exact.decode(),
+        "short",
+    ]
+    assert whole[0].timestamp_ns == parse_docker_timestamp(stamp(0, 1))
+    for cut in range(0, len(stream_bytes), 997):
+        stream = LogStream()
+        assert stream.feed(stream_bytes[:cut]) + stream.feed(stream_bytes[cut:]) == whole, cut
 
 
 def test_a_line_that_never_ends_is_cut_instead_of_growing_without_bound() -> None:
@@ -186,6 +218,30 @@ for i in range(40):
     print("line %d" % i, flush=True)
     time.sleep(0.03)
 """
+
+
+LONG_LINES_SCRIPT = r"""
+import sys
+sys.stdout.write("a" * 20000 + "b" * 20000 + "\n")
+sys.stdout.write("\r".join("Epoch 0: %3d%%|%s" % (i, "#" * 300) for i in range(101)) + "\n")
+sys.stdout.write("done\n")
+"""
+
+
+@pytest.mark.docker
+def test_a_real_container_long_lines_are_joined(docker_client: Any, standin_image: str) -> None:
+    container = docker_client.containers.run(
+        standin_image, ["python3", "-c", LONG_LINES_SCRIPT], entrypoint="", detach=True,
+        network_mode="none", labels={"taodesk.test": "telemetry"},
+    )  # fmt: skip
+    try:
+        container.wait(timeout=60)
+        raw = container.logs(timestamps=True)
+        lines = read_lines(LogStream(), [raw])
+    finally:
+        container.remove(force=True)
+    assert raw.count(b"Z ") > 3, "Docker stored the long lines in pieces"
+    assert [line.text for line in lines] == ["a" * 20000 + "b" * 20000, "Epoch 0: 100%|" + "#" * 300, "done"]
 
 
 @pytest.mark.docker
