@@ -19,8 +19,10 @@ API:
     panel.field_requested             # Signal(str): the user double-clicked a row or finding of a key
     panel.push_findings_to_form()     # findings at their fields (done after every check)
 
-Resolved values are written into the form (what the user typed is never overwritten); editing the
-spec afterwards makes the last check stale, and launching is blocked until the next check.
+Resolved values are written into the form (what the user typed is never overwritten). Once checked,
+an edit of the spec or the data choice makes the last check stale: launching is blocked and the check
+runs again by itself a moment after the last edit. Warnings once accepted stay accepted while a new
+check finds the same ones.
 ``open_host`` defaults to opening a new session per check (closed afterwards).
 """
 
@@ -32,7 +34,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.datasets.context import PreflightOptions
@@ -51,6 +53,7 @@ from app.ui.preflight_tasks import DepthFixDialog, DepthFixFlow, HostTasks
 from app.ui.preflight_views import COLOURS, FindingList, RequirementTable
 
 EXPORT_RULE_PREFIX = "export_"
+AUTO_RECHECK_MS = 1000  # after the last edit
 VERDICTS = {
     "error": "launch is blocked until the errors are fixed",
     "warning": "accept the warnings to launch",
@@ -97,6 +100,13 @@ class RequirementsPanel(QWidget):
         self._datasets: list[Dataset] = []
         self._gpus: list[int] = []
         self._allowed = False
+        self._accepted_warnings: set[tuple[str, str]] = set()
+        self._edits = 0  # edits of the spec or data choice so far; a check covers those before it started
+        self._edits_checked = 0
+        self.recheck_timer = QTimer(self)
+        self.recheck_timer.setSingleShot(True)
+        self.recheck_timer.setInterval(AUTO_RECHECK_MS)
+        self.recheck_timer.timeout.connect(self._recheck)
         self._build()
         self.depth_fix = DepthFixFlow(self.tasks, self)
         self.depth_fix.status.connect(self._set_status)
@@ -158,7 +168,7 @@ class RequirementsPanel(QWidget):
         status.addWidget(self.status_label, 1)
         self.accept_box = QCheckBox("I accept the warnings", self)
         self.accept_box.hide()
-        self.accept_box.toggled.connect(self._update_allowed)
+        self.accept_box.toggled.connect(self._on_accept_toggled)
         status.addWidget(self.accept_box)
         return status
 
@@ -212,7 +222,9 @@ class RequirementsPanel(QWidget):
         if self.host is None:
             self._set_status("Choose a host to check the data on.", "unset")
             return
+        self.recheck_timer.stop()
         self.refresh()
+        self._edits_checked = self._edits
         self._generation += 1
         self._busy = True
         self._update_allowed()
@@ -331,13 +343,13 @@ class RequirementsPanel(QWidget):
         self._invalidate()
 
     def _invalidate(self, *_args: object) -> None:
+        self._edits += 1
         if self._report is not None:
             self._stale = True
         self.refresh()
         if self._report is not None:
-            self._set_status(
-                "The spec or the data choice changed since the last check: check again.", "unset"
-            )
+            self._set_status("The spec or the data choice changed: checking again…", "unset")
+            self.recheck_timer.start()
         else:
             self._set_status("Not checked yet: press Check to look at the data on the host.", "")
         self._update_allowed()
@@ -352,13 +364,13 @@ class RequirementsPanel(QWidget):
             return
         self._busy = False
         self._report = report
-        self._stale = False
+        self._stale = self._edits != self._edits_checked  # edited while the check ran
         self.progress.hide()
         self.check_button.setEnabled(True)
         self.findings.show_findings(report.findings)
         self.table.show_rows(report.resolution.rows, report.findings)
         self.accept_box.blockSignals(True)
-        self.accept_box.setChecked(False)
+        self.accept_box.setChecked(bool(report.warnings) and _warning_keys(report) <= self._accepted_warnings)
         self.accept_box.blockSignals(False)
         self.accept_box.setVisible(bool(report.warnings) and not report.errors)
         severity = "error" if report.errors else ("warning" if report.warnings else "ok")
@@ -375,6 +387,17 @@ class RequirementsPanel(QWidget):
         self.progress.hide()
         self.check_button.setEnabled(True)
         self._set_status(f"The check could not run: {message}", "error")
+        self._update_allowed()
+
+    def _recheck(self) -> None:
+        if self._report is not None and self.host is not None and not self._busy:
+            self.check()
+        elif self._busy:
+            self.recheck_timer.start()  # the edit came during a check: check again after it
+
+    def _on_accept_toggled(self, checked: bool) -> None:
+        report = self._report
+        self._accepted_warnings = _warning_keys(report) if checked and report is not None else set()
         self._update_allowed()
 
     def _set_status(self, text: str, severity: str) -> None:
@@ -401,6 +424,10 @@ class RequirementsPanel(QWidget):
             self.check()
         elif finding.fix_action == NORMALIZE_DEPTH_PATHS and self.host is not None:
             self.depth_fix.start(self.host, finding, self.options.max_infos_bytes)
+
+
+def _warning_keys(report: PreflightReport) -> set[tuple[str, str]]:
+    return {(finding.spec_key, finding.message) for finding in report.warnings}
 
 
 def main(argv: list[str] | None = None) -> int:

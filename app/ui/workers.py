@@ -82,11 +82,14 @@ class _Dispatcher(QObject):
 
 
 def _receiver_alive(callback: Callable[..., None] | None) -> TypeGuard[Callable[..., None]]:
-    """False for no callback, and for a method of a Qt object that was deleted meanwhile (a signal
-    connected to it would have been disconnected)."""
+    """False for no callback, and for a method (or a partial of one) of a Qt object that was deleted
+    meanwhile: a signal connected to it would have been disconnected."""
     if callback is None:
         return False
-    owner = getattr(callback, "__self__", None)
+    function: Any = callback
+    while isinstance(function, partial):
+        function = function.func
+    owner = getattr(function, "__self__", None)
     return not isinstance(owner, shiboken6.Object) or shiboken6.isValid(owner)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any, ClassVar
 
 import pytest
@@ -33,6 +34,13 @@ class Probe:
 
     def __del__(self) -> None:
         Probe.released_on.append(threading.current_thread().name)
+
+
+class ProgressLabel(QLabel):
+    """A label that shows a step's progress."""
+
+    def show_progress(self, step: str, fraction: float, message: str) -> None:
+        self.setText(f"{step}: {message} ({fraction:.0%})")
 
 
 @pytest.fixture
@@ -87,14 +95,15 @@ def test_what_a_worker_was_handed_is_released_on_the_gui_thread(app_ready: None,
 
 
 def test_a_deleted_widgets_callback_is_not_called(app_ready: None, qtbot: QtBot) -> None:
-    label = QLabel("waiting")
+    label = ProgressLabel("waiting")
     gate = threading.Event()
 
-    def finish() -> str:
+    def finish(report: Callable[[float, str], None]) -> str:
         gate.wait(5)
+        report(1.0, "read")
         return "finished"
 
-    run_in_background(finish, on_done=label.setText)
+    run_in_background(finish, on_done=label.setText, on_progress=partial(label.show_progress, "reading"))
     label.deleteLater()
     qtbot.waitUntil(lambda: not _alive(label), timeout=5_000)
     gate.set()

@@ -120,7 +120,19 @@ def test_pose_train_fills_checks_shows_findings_at_fields_and_gates_launch(
     with qtbot.waitSignal(panel.launch_allowed_changed, timeout=5000) as blocked:
         form.set_value("train.num_epochs", 3)
     assert blocked.args == [False]
-    assert "check again" in panel.status_label.text()
+    assert "checking again" in panel.status_label.text()
+    with qtbot.waitSignal(panel.report_ready, timeout=60000):
+        pass  # the panel checks again by itself a moment after the last edit
+    assert panel.accept_box.isChecked() and panel.launch_allowed, "the same warnings stay accepted"
+
+    qtbot.mouseClick(panel.check_button, Qt.MouseButton.LeftButton)
+    form.set_value("train.num_epochs", 4)  # edited while the check runs
+    with qtbot.waitSignal(panel.report_ready, timeout=60000):
+        pass
+    assert not panel.launch_allowed, "a check of the spec before the edit does not allow a launch"
+    with qtbot.waitSignal(panel.report_ready, timeout=60000) as again:
+        pass
+    assert again.args[0].spec.get("train.num_epochs") == 4 and panel.launch_allowed
 
 
 def test_sparse4d_depth_path_fix_with_preview(
