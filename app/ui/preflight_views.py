@@ -104,7 +104,7 @@ class RequirementTable(QTableWidget):
         elif findings is None:
             severity, text = "", "not checked"
         else:
-            mine = [f for f in findings if f.spec_key == row.spec_key and f.severity != INFO]
+            mine = [f for f in findings if f.concerns(row.spec_key) and f.severity != INFO]
             severity = worst_severity(mine) or "ok"
             text = {ERROR: "error", WARNING: "warning", "ok": "ok"}[severity]
         item = _item(text, colour=COLOURS.get(severity))

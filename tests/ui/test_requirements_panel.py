@@ -100,7 +100,8 @@ def test_pose_train_fills_checks_shows_findings_at_fields_and_gates_launch(
         ("warning", "dataset.train_dataset.label_path")
     ]
     assert panel.findings.rowCount() == len(report.findings)
-    assert _cell(panel, "dataset.val_dataset.data_path", 6) == "ok"
+    assert _cell(panel, "dataset.val_dataset.data_path", 6) == "error", "the file smaller than the batch"
+    assert _cell(panel, "dataset.train_dataset.data_path", 6) == "ok"
     assert _cell(panel, "dataset.train_dataset.label_path", 6) == "warning"
     assert any("preflight: " in i.message for i in form.issues_at("dataset.batch_size")), "shown at its field"
     assert not panel.launch_allowed and not panel.accept_box.isVisible()
@@ -113,6 +114,7 @@ def test_pose_train_fills_checks_shows_findings_at_fields_and_gates_launch(
     assert form.value("dataset.batch_size") == 16
     fixed: PreflightReport = blocker.args[0]
     assert not fixed.errors and fixed.warnings and not form.issues_at("dataset.batch_size")
+    assert _cell(panel, "dataset.val_dataset.data_path", 6) == "ok"
     assert panel.accept_box.isVisible() and not panel.launch_allowed
     with qtbot.waitSignal(panel.launch_allowed_changed, timeout=5000) as allowed:
         panel.accept_box.setChecked(True)

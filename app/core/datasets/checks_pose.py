@@ -92,6 +92,7 @@ def _check_batch(ctx: CheckContext, key: str, path: str, count: int) -> None:
             check="pose.batch",
             fix_action=SET_VALUE,
             fix_value=largest,
+            also_at=(key,),
         )
 
 

@@ -101,9 +101,10 @@ class CheckContext:
         check: str = "",
         fix_action: str | None = None,
         fix_value: Any = None,
+        also_at: tuple[str, ...] = (),
     ) -> Finding:
         """Record a finding."""
-        finding = Finding(severity, spec_key, message, fix, fix_action, fix_value, check)
+        finding = Finding(severity, spec_key, message, fix, fix_action, fix_value, check, also_at)
         self.findings.append(finding)
         return finding
 

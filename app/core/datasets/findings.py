@@ -25,7 +25,9 @@ class Finding:
 
     ``fix`` says in words what to do. ``fix_action`` names a fix the app can apply itself:
     ``set_value`` puts ``fix_value`` at ``spec_key``; ``normalize_depth_paths`` rewrites the infos
-    pickles named in ``fix_value`` (see `app.core.datasets.depth_paths`).
+    pickles named in ``fix_value`` (see `app.core.datasets.depth_paths`). ``also_at`` names other keys
+    the finding is about: a batch larger than a data file is fixed at the batch size, but the data
+    file's row shows it too.
     """
 
     severity: str
@@ -35,6 +37,11 @@ class Finding:
     fix_action: str | None = None
     fix_value: Any = None
     check: str = ""
+    also_at: tuple[str, ...] = ()
+
+    def concerns(self, key: str) -> bool:
+        """True when the finding is about ``key`` (its own key or one it is also about)."""
+        return key == self.spec_key or key in self.also_at
 
     @property
     def is_error(self) -> bool:

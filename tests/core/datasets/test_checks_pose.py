@@ -117,6 +117,10 @@ def test_sequences_against_batch_times_gpus_for_every_action(
     batch = _errors(report, "dataset.batch_size")
     assert len(batch) == 2, "train (40 < 48) and val (16 < 48)"
     assert "24 x 2 GPUs" in batch[0].message and batch[0].fix_value == 20
+    assert {finding.also_at for finding in batch} == {
+        ("dataset.train_dataset.data_path",),
+        ("dataset.val_dataset.data_path",),
+    }, "each names the data file it is about"
     inference = _run(pose, local, data, "inference", extra=["dataset.batch_size=24"], options=two_gpus)
     assert "16 sequences, fewer than the batch (24)" in _errors(inference, "dataset.batch_size")[0].message
     assert not _errors(
