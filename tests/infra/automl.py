@@ -27,11 +27,12 @@ def pose_study_config(
     seed: int = 7,
     lr_range: tuple[float, float] = (1e-4, 0.3),
     extra_overrides: list[str] | None = None,
+    host: str = "local",
 ) -> StudyConfig:
     """A study of the pose train action over the learning rate only (log scale), seed fixed."""
     skill = manager.bank.skill(POSE)
     spec = render_spec(skill, "train", overrides=pose_overrides(data, epochs) + list(extra_overrides or []))
-    config = default_config(skill, "local", spec, trials=trials)
+    config = default_config(skill, host, spec, trials=trials)
     search_only(config.space, [LR])
     set_range(config.space, LR, lr_range[0], lr_range[1], log=True)
     config.parallel = parallel

@@ -49,6 +49,15 @@ def local_host(workspace: Path, name: str = "local") -> HostConfig:
     )
 
 
+def ssh_manager(config: HostConfig) -> JobManager:
+    """A job manager on its own job store whose only host is ``config`` (an SSH host), stand-in images."""
+    config.default_images = {skill: STANDIN_IMAGE for skill in SKILLS}
+    config.shm_size = "256m"
+    hosts = HostStore()
+    hosts.put(config)
+    return JobManager(JobStore(), load_banks([REPO / "skills"]), hosts)
+
+
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[JobManager]:
     """A job manager with a local host named 'local' whose workspace is in the test's folder."""

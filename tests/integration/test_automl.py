@@ -17,13 +17,14 @@ from app.core.automl.scheduler import StudyScheduler
 from app.core.automl.service import create_study, promote_best
 from app.core.automl.snapshot import StudySnapshot, read_snapshot
 from app.core.automl.study import StudyState, StudyStore
+from app.core.hosts.settings import HostConfig
 from app.core.jobs.manager import JobManager
 from app.core.jobs.model import JobStatus
 from app.core.jobs.store import JobStore
 from app.core.skills import load_banks
 from app.core.specs.document import SpecDocument
 from tests.infra.automl import LR, pose_study_config, run_with_limit, set_epoch_seconds
-from tests.infra.jobs import REPO, needs_standin, pose_overrides
+from tests.infra.jobs import REPO, delete_all_jobs, needs_standin, pose_overrides, ssh_manager
 from tests.standin.make_pose_data import PoseDataset
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, needs_standin]
@@ -76,6 +77,30 @@ def test_small_study_beats_the_baseline_and_promotes_the_best(
     spec = SpecDocument.from_yaml(promoted.spec_yaml)
     assert spec.get(LR) == pytest.approx(best.params[LR]) and spec.get("train.num_epochs") == 5
     assert len(_val_losses(promoted.results_dir)) == 5
+
+
+@pytest.mark.ssh
+def test_a_study_on_an_ssh_host(ssh_host_config: HostConfig, pose_data: PoseDataset) -> None:
+    manager = ssh_manager(ssh_host_config)
+    try:
+        studies = StudyStore(manager.store)
+        host = ssh_host_config.name
+        config = pose_study_config(manager, pose_data, trials=2, epochs=3, parallel=2, host=host)
+        created = create_study(manager, studies, config)
+        record = run_with_limit(StudyScheduler(manager, studies, created.record.id, poll_seconds=0.3), 120)
+        assert record.state is StudyState.FINISHED, record.message
+        snapshot = read_snapshot(studies, record.id)
+        assert snapshot.counts["complete"] == 3, [(t.number, t.state, t.note) for t in snapshot.trials]
+        for trial in snapshot.trials:
+            job = manager.store.get(trial.job_id)
+            assert job.host == host and job.status is JobStatus.COMPLETED
+            losses = _val_losses(job.results_dir)
+            assert list(trial.intermediate.values()) == pytest.approx(losses), "read over SFTP, one per epoch"
+            assert trial.value == pytest.approx(losses[-1])
+        values = [trial.value for trial in snapshot.trials if trial.value is not None]
+        assert snapshot.best is not None and snapshot.best.value == min(values)
+    finally:
+        delete_all_jobs(manager)
 
 
 def test_pruning_stops_the_trial_container(manager: JobManager, pose_data: PoseDataset) -> None:

@@ -21,7 +21,7 @@ from app.core.jobs.model import JobStatus
 from app.core.jobs.store import JobStore
 from app.core.skills import load_banks
 from app.core.specs.service import render_spec
-from tests.infra.jobs import REPO, SKILLS, STANDIN_IMAGE, local_host, needs_standin, pose_overrides
+from tests.infra.jobs import REPO, local_host, needs_standin, pose_overrides, ssh_manager
 from tests.infra.sshd import SshServer
 from tests.standin.make_pose_data import PoseDataset
 
@@ -29,17 +29,9 @@ pytestmark = [pytest.mark.docker, needs_standin]
 POSE = "tao-train-pose-classification"
 
 
-def _ssh_manager(config: HostConfig) -> JobManager:
-    config.default_images = {skill: STANDIN_IMAGE for skill in SKILLS}
-    config.shm_size = "256m"
-    hosts = HostStore()
-    hosts.put(config)
-    return JobManager(JobStore(), load_banks([REPO / "skills"]), hosts)
-
-
 @pytest.mark.ssh
 def test_train_then_inference_over_ssh(ssh_host_config: HostConfig, pose_data: PoseDataset) -> None:
-    manager = _ssh_manager(ssh_host_config)
+    manager = ssh_manager(ssh_host_config)
     skill = manager.bank.skill(POSE)
     try:
         train = manager.launch(
@@ -78,7 +70,7 @@ def test_wrong_host_key_and_unreachable_host_are_refused_plainly(
 ) -> None:
     config = ssh_server.host_config(tmp_path, connect_timeout=3.0)
     forget_host_key(ssh_server.host, ssh_server.port)
-    manager = _ssh_manager(config)
+    manager = ssh_manager(config)
     request = LaunchRequest(POSE, "train", "lab", render_spec(manager.bank.skill(POSE), "train"))
     with pytest.raises(UnknownHostKey) as unknown:
         manager.launch(request)
