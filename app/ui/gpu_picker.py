@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
@@ -82,16 +81,12 @@ class GpuPicker(QToolButton):
 
     def _on_inventory(self, token: int, host: str, inventory: GpuInventory) -> None:
         self.context.gpu_inventories[host] = inventory
-        if token == self._token and self._alive():
+        if token == self._token:
             self.show_inventory(inventory)
 
     def _on_inventory_failed(self, token: int, message: str) -> None:
-        if token == self._token and self._alive():
+        if token == self._token:
             self.show_inventory(GpuInventory([], f"GPUs unknown: {message}"))
-
-    def _alive(self) -> bool:
-        """False once the window closed while the GPU query was still running."""
-        return shiboken6.isValid(self) and shiboken6.isValid(self.menu_of_gpus)
 
     def show_inventory(self, inventory: GpuInventory | None) -> None:
         """List these GPUs (None: no host chosen), keeping a choice made before they arrived."""

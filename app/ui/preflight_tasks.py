@@ -21,7 +21,7 @@ Report = Callable[[float, str], None]
 
 
 class HostTasks:
-    """Runs functions of a host session in the worker pool, keeping each worker alive until it reports.
+    """Turns functions of a host session into work for `run_in_background` that opens the session itself.
 
     With ``close_sessions`` every task opens its own session and closes it afterwards; otherwise
     ``open_host`` hands out shared sessions that stay open.
@@ -31,24 +31,11 @@ class HostTasks:
         self.open_host = open_host
         self.close_sessions = close_sessions
 
-    def bind(self, config: HostConfig, action: Callable[[HostSession], Any]) -> Callable[[], Any]:
-        """``action(session)`` as a function that opens (and, if asked, closes) the session itself."""
-        opener, close = self.open_host, self.close_sessions
-
-        def work() -> Any:
-            session = opener(config)
-            try:
-                return action(session)
-            finally:
-                if close:
-                    session.close()
-
-        return work
-
     def bind_reporting(
         self, config: HostConfig, action: Callable[[HostSession, Report], Any]
-    ) -> Callable[..., Any]:
-        """Like `bind` for ``action(session, report)``, which reports progress to the GUI."""
+    ) -> Callable[[Report], Any]:
+        """``action(session, report)`` as a function of ``report`` (progress for the GUI) that opens
+        (and, if asked, closes) the session itself."""
         opener, close = self.open_host, self.close_sessions
 
         def work(report: Report) -> Any:
@@ -61,15 +48,9 @@ class HostTasks:
 
         return work
 
-    def start(
-        self,
-        work: Callable[..., Any],
-        on_done: Callable[[Any], None],
-        on_error: Callable[[str], None],
-        on_progress: Callable[[float, str], None] | None = None,
-    ) -> None:
-        """Run ``work`` in the pool (it gets ``report`` when it takes one)."""
-        run_in_background(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
+    def bind(self, config: HostConfig, action: Callable[[HostSession], Any]) -> Callable[[Report], Any]:
+        """Like `bind_reporting`, for an ``action(session)`` that reports no progress."""
+        return self.bind_reporting(config, lambda session, _report: action(session))
 
 
 class DepthFixDialog(QDialog):
@@ -126,7 +107,7 @@ class DepthFixFlow(QObject):
         preview = self.tasks.bind(
             config, partial(preview_depth_fix, pickles=pickles, data_root=data_root, max_bytes=max_bytes)
         )
-        self.tasks.start(preview, on_done=partial(self._confirm, config, max_bytes), on_error=self._failed)
+        run_in_background(preview, on_done=partial(self._confirm, config, max_bytes), on_error=self._failed)
 
     def _confirm(self, config: HostConfig, max_bytes: int, plan: DepthFixPlan) -> None:
         dialog = DepthFixDialog(plan, self.window)
@@ -145,7 +126,7 @@ class DepthFixFlow(QObject):
             return
         self.status.emit(f"Rewriting {len([f for f in plan.files if f.changes])} pickle(s)…", "")
         rewrite = self.tasks.bind(config, partial(apply_depth_fix, plan=plan, max_bytes=max_bytes))
-        self.tasks.start(rewrite, on_done=self._done, on_error=self._failed)
+        run_in_background(rewrite, on_done=self._done, on_error=self._failed)
 
     def _done(self, plan: DepthFixPlan) -> None:
         self.status.emit(f"Rewrote {plan.total} depth path(s); the originals are kept as .bak files.", "ok")

@@ -51,6 +51,7 @@ from app.core.specs.validation import NEEDS_INPUT
 from app.ui.dataset_choice import DatasetChoiceBar
 from app.ui.preflight_tasks import DepthFixDialog, DepthFixFlow, HostTasks
 from app.ui.preflight_views import COLOURS, FindingList, RequirementTable
+from app.ui.workers import run_in_background
 
 EXPORT_RULE_PREFIX = "export_"
 AUTO_RECHECK_MS = 1000  # after the last edit
@@ -243,7 +244,7 @@ class RequirementsPanel(QWidget):
                 skill, action, spec, session, resolution=resolution, options=options, report=report
             )
 
-        self.tasks.start(
+        run_in_background(
             self.tasks.bind_reporting(self.host, preflight),
             on_done=partial(self._on_checked, self._generation),
             on_error=partial(self._on_check_failed, self._generation),

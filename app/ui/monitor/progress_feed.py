@@ -22,7 +22,7 @@ from app.core.telemetry.job_monitor import StatusFollower, describe_progress, st
 from app.core.telemetry.status import JobProgress
 from app.ui.jobs_model import JobProgress as RowProgress
 from app.ui.monitor.watch import SessionOpener
-from app.ui.workers import Task, run_in_background
+from app.ui.workers import run_in_background
 
 FEED_INTERVAL_MS = 2000
 
@@ -89,7 +89,6 @@ class JobProgressFeed(QObject):
         self._state = _FeedState()
         self._busy = False
         self._stopped = False
-        self._worker: Task | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.refresh)
@@ -125,7 +124,7 @@ class JobProgressFeed(QObject):
             return
         self._busy = True
         self._final_read.update(job.id for job in batch if job.status.is_final)
-        self._worker = run_in_background(
+        run_in_background(
             read_progress,
             self._state,
             batch,
@@ -145,7 +144,6 @@ class JobProgressFeed(QObject):
 
     def _on_read(self, changed: dict[str, tuple[JobProgress, JobStatus]]) -> None:
         self._busy = False
-        self._worker = None
         if self._stopped:
             return
         for job_id, (progress, status) in changed.items():
@@ -154,7 +152,6 @@ class JobProgressFeed(QObject):
 
     def _on_failed(self, _message: str) -> None:
         self._busy = False
-        self._worker = None
 
     def stop(self) -> None:
         """Stop refreshing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import shiboken6
@@ -16,12 +17,13 @@ class BackgroundTasks:
 
     def __init__(self, owner: QObject) -> None:
         self.owner = owner
-        self._running: set[int] = set()
+        self._tasks: list[Task] = []
 
     @property
     def busy(self) -> bool:
         """True while any run started here has not reported yet."""
-        return bool(self._running)
+        self._tasks = [task for task in self._tasks if not task.done]
+        return bool(self._tasks)
 
     def start(
         self,
@@ -31,18 +33,13 @@ class BackgroundTasks:
         on_error: Callable[[str], None],
     ) -> Task:
         """Run ``function(*args)`` off the GUI thread; ``on_done``/``on_error`` run on the GUI thread."""
-        ticket: list[int] = []
-
-        def deliver(callback: Callable[[Any], None], value: Any) -> None:
-            self._running.discard(ticket[0])
-            if shiboken6.isValid(self.owner):
-                callback(value)
-
+        deliver = self._deliver
         task = run_in_background(
-            function, *args,
-            on_done=lambda result: deliver(on_done, result),
-            on_error=lambda message: deliver(on_error, message),
-        )  # fmt: skip
-        ticket.append(task.ticket)
-        self._running.add(task.ticket)
+            function, *args, on_done=partial(deliver, on_done), on_error=partial(deliver, on_error)
+        )
+        self._tasks.append(task)
         return task
+
+    def _deliver(self, callback: Callable[[Any], None], value: Any) -> None:
+        if shiboken6.isValid(self.owner):
+            callback(value)
