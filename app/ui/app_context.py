@@ -8,14 +8,13 @@ they ask the context to open a job or an action, and the main window routes the 
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.core.hosts.gpus import GpuInventory
@@ -27,16 +26,6 @@ from app.core.telemetry.logs import LogLine
 from app.ui.workers import Task, run_in_background
 
 LineSink = Callable[[Sequence[LogLine]], None]
-MIN_WORKER_THREADS = 8
-GUI_SWITCH_INTERVAL = 0.001
-
-
-def keep_gui_responsive() -> None:
-    """Make busy background threads (log followers, workers) hand the interpreter lock to the GUI
-    thread within about 1 ms instead of Python's default 5 ms; measured by bench_job_log, this
-    halves the worst event-loop stall while a flood of log lines arrives."""
-    sys.setswitchinterval(GUI_SWITCH_INTERVAL)
-
 
 @dataclass
 class ActionRequest:
@@ -181,9 +170,6 @@ class AppContext(QObject):
         self._closed = False
         self.store.changed.connect(self._relay_changed)
         self.store.removed.connect(self._relay_removed)
-        keep_gui_responsive()
-        pool = QThreadPool.globalInstance()
-        pool.setMaxThreadCount(max(pool.maxThreadCount(), MIN_WORKER_THREADS))  # workers mostly wait on I/O
 
     @property
     def bank(self) -> SkillBank:

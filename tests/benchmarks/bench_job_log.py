@@ -318,11 +318,9 @@ def main() -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import sys
 
-    from app.ui.app_context import keep_gui_responsive
     from app.ui.application import create_application
 
-    create_application()
-    keep_gui_responsive()  # as the app does (AppContext)
+    create_application()  # also shortens the interpreter's switch interval, as in the app
     print(
         f"Qt platform: {os.environ.get('QT_QPA_PLATFORM', 'default')}, "
         f"interpreter switch interval {sys.getswitchinterval() * 1000:g} ms"
