@@ -10,8 +10,12 @@ import numpy as np
 import yaml
 from pytestqt.qtbot import QtBot
 
+from app.core.hosts.local import LocalHostSession
+from app.core.hosts.settings import HostConfig
 from app.core.jobs.model import Job, JobStatus
+from app.ui.application import create_application
 from app.ui.viewers.bundle_viewer import BundleViewer
+from app.ui.viewers.open_results import open_job_results
 from app.ui.viewers.tracks_viewer import TracksViewer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +47,17 @@ def wait_until_settled(qtbot: QtBot, viewer: BundleViewer, timeout: int = LONG) 
     if isinstance(viewer, TracksViewer):
         viewer.redraw_now()
         qtbot.waitUntil(lambda: not viewer.cameras.images_pending, timeout=timeout)
+
+
+def open_local_job_results(qtbot: QtBot, job: Job, workspace: Path) -> BundleViewer:
+    """A job's results opened from a local host, as the Results page opens them, once read and shown."""
+    create_application()
+    session = LocalHostSession(HostConfig(name="here", kind="local", workspace=str(workspace)))
+    viewer = open_job_results(job, session)
+    qtbot.addWidget(viewer)
+    assert isinstance(viewer, BundleViewer), f"no results viewer for {job.skill}"
+    wait_until_settled(qtbot, viewer)
+    return viewer
 
 
 def write_results(path: Path, results: object) -> Path:

@@ -16,18 +16,16 @@ import yaml
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from app.core.hosts.local import LocalHostSession
 from app.core.hosts.session import open_session
 from app.core.hosts.settings import HostConfig
 from app.render.gl_check import opengl_problem
 from app.ui.application import create_application
-from app.ui.viewers.open_results import open_job_results
 from app.ui.viewers.pose_viewer import PoseViewer
 from app.ui.viewers.result_files import HostFiles
 from app.ui.viewers.result_loading import load_pose_bundle
 from app.ui.viewers.result_sources import PoseSource, sample_pose_source, source_for_job
 from tests.infra.gui import show_widget
-from tests.infra.viewers import POSE_SAMPLE, pose_job, wait_until_settled
+from tests.infra.viewers import POSE_SAMPLE, open_local_job_results, pose_job, wait_until_settled
 from tests.ui.conftest import save_screenshot
 
 
@@ -220,13 +218,8 @@ def test_bad_inputs_are_messages(viewer: PoseViewer, qtbot: QtBot, tmp_path: Pat
 
 
 def test_pose_job_results_open_from_the_jobs_host(qtbot: QtBot, tmp_path: Path) -> None:
-    create_application()
-    job = pose_job(tmp_path)
-    session = LocalHostSession(HostConfig(name="here", kind="local", workspace=str(tmp_path)))
-    viewer = open_job_results(job, session)
-    qtbot.addWidget(viewer)
+    viewer = open_local_job_results(qtbot, pose_job(tmp_path), tmp_path)
     assert isinstance(viewer, PoseViewer)
-    wait_until_settled(qtbot, viewer)
     assert viewer.bundle is not None and viewer.bundle.results.num_sequences == 90
     assert viewer.layout_choice.currentData() == "nvidia" and "Top-1 accuracy" in viewer.summary.text()
 

@@ -18,7 +18,6 @@ from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
-from app.core.hosts.local import LocalHostSession
 from app.core.hosts.session import open_session
 from app.core.hosts.settings import HostConfig
 from app.core.results.infos import load_infos
@@ -28,7 +27,6 @@ from app.render.gl_check import DISABLE_ENV, opengl_problem
 from app.ui.application import create_application
 from app.ui.viewers.bundle_viewer import BundleViewer
 from app.ui.viewers.frame_scene import FrameCounts, FrameScene
-from app.ui.viewers.open_results import open_job_results
 from app.ui.viewers.result_files import HostFiles
 from app.ui.viewers.result_loading import load_track_bundle
 from app.ui.viewers.result_sources import TrackSource, sample_track_source, source_for_job
@@ -38,6 +36,7 @@ from tests.infra.gui import show_widget
 from tests.infra.viewers import (
     SPARSE4D_SAMPLE,
     lit_pixels,
+    open_local_job_results,
     sample_infos,
     sample_results_document,
     sparse4d_job,
@@ -416,13 +415,8 @@ def test_main_window_has_the_results_page_and_menu(qtbot: QtBot) -> None:
 
 
 def test_job_results_open_from_the_jobs_host(qtbot: QtBot, tmp_path: Path) -> None:
-    create_application()
-    job = sparse4d_job(tmp_path)
-    session = LocalHostSession(HostConfig(name="here", kind="local", workspace=str(tmp_path)))
-    viewer = open_job_results(job, session)
-    qtbot.addWidget(viewer)
+    viewer = open_local_job_results(qtbot, sparse4d_job(tmp_path), tmp_path)
     assert isinstance(viewer, TracksViewer)
-    wait_until_settled(qtbot, viewer)
     assert viewer.banner.level in ("", "warning"), viewer.banner.text()
     assert viewer.toolbar.threshold.value() == pytest.approx(0.4)  # the job's visualize.vis_score_threshold
     assert viewer.metrics.table.rowCount() > 0
@@ -430,13 +424,9 @@ def test_job_results_open_from_the_jobs_host(qtbot: QtBot, tmp_path: Path) -> No
 
 
 def test_job_without_results_says_where_it_looked(qtbot: QtBot, tmp_path: Path) -> None:
-    create_application()
     job = sparse4d_job(tmp_path, copy_results=False)
-    session = LocalHostSession(HostConfig(name="here", kind="local", workspace=str(tmp_path)))
-    viewer = open_job_results(job, session)
-    qtbot.addWidget(viewer)
+    viewer = open_local_job_results(qtbot, job, tmp_path)
     assert isinstance(viewer, TracksViewer)
-    wait_until_settled(qtbot, viewer)
     text = viewer.banner.text()
     assert viewer.banner.level == "error" and job.id in text and "results_nusc.json" in text
     assert "sparse4d_pred/img_bbox/results_nusc.json" in text and "here" in text
